@@ -1,0 +1,132 @@
+#include "actors/domain/room.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace omnicast::domain::room {
+
+namespace {
+
+constexpr std::array<std::pair<std::string_view, Phase>, 3> kPhases{
+    {{"none", Phase::none}, {"open", Phase::open}, {"closed", Phase::closed}}};
+
+using Events = std::vector<Event>;
+
+Refusal invalid(std::string message) { return {"invalid_argument", std::move(message)}; }
+
+Refusal not_open(std::string_view command, const State& s) {
+  if (s.phase == Phase::none)
+    return {"not_found", std::string(command) + ": room " + s.id + " does not exist"};
+  return {"illegal_transition",
+          std::string(command) + " is not allowed: room " + s.id + " is " + std::string(to_string(s.phase))};
+}
+
+Decision<Event> decide_open(const State& s, const Open& c) {
+  if (s.phase != Phase::none)
+    return Refusal{"illegal_transition", "open is not allowed: room " + s.id + " is already " +
+                                             std::string(to_string(s.phase))};
+  if (!runtime::is_valid_id(c.room_id)) return invalid("room_id is not a valid id");
+  if (c.tenant.empty()) return invalid("tenant is required");
+  std::uint32_t capacity = c.capacity;
+  switch (c.mode) {
+    case Mode::duo:
+      if (capacity != 0 && capacity != 2) return invalid("a duo holds exactly 2 participants");
+      capacity = 2;
+      break;
+    case Mode::circle:
+    case Mode::party:
+      if (capacity < 2) return invalid(std::string(to_string(c.mode)) + " capacity must be at least 2");
+      break;
+    case Mode::roulette:
+    case Mode::stage: break;  // 0 means unbounded
+  }
+  return Events{Opened{c.mode, capacity}};
+}
+
+Decision<Event> decide_join(const State& s, const Join& c) {
+  if (s.phase != Phase::open) return not_open("join", s);
+  if (!runtime::is_valid_id(c.participant)) return invalid("participant is not a valid id");
+  if (!c.device.empty() && !runtime::is_valid_id(c.device)) return invalid("device is not a valid id");
+  if (s.members.count(c.participant))
+    return Refusal{"already_joined", c.participant + " is already in room " + s.id};
+  if (s.capacity != 0 && s.members.size() >= s.capacity)
+    return Refusal{"room_full", "room " + s.id + " is full (" + std::to_string(s.capacity) + " of " +
+                                    std::to_string(s.capacity) + ")"};
+  if (s.mode == Mode::stage && c.role == Role::pub && s.publishers() > 0)
+    return Refusal{"publisher_taken", "stage room " + s.id + " already has its publisher"};
+  return Events{Joined{c.participant, c.device, c.role}};
+}
+
+}  // namespace
+
+std::string_view to_string(Phase p) noexcept {
+  for (const auto& [n, v] : kPhases)
+    if (v == p) return n;
+  return "?";
+}
+
+bool parse(std::string_view s, Phase& out) noexcept {
+  for (const auto& [n, v] : kPhases)
+    if (n == s) {
+      out = v;
+      return true;
+    }
+  return false;
+}
+
+std::size_t State::publishers() const {
+  return static_cast<std::size_t>(
+      std::count_if(members.begin(), members.end(), [](const auto& m) { return m.second.role == Role::pub; }));
+}
+
+std::string_view command_name(const Command& c) noexcept {
+  static constexpr std::string_view names[] = {"open", "join", "leave", "close"};
+  return names[c.index()];
+}
+
+Decision<Event> decide(const State& s, const Command& command, const Ctx&) {
+  return std::visit(
+      overloaded{
+          [&](const Open& c) -> Decision<Event> { return decide_open(s, c); },
+          [&](const Join& c) -> Decision<Event> { return decide_join(s, c); },
+          [&](const Leave& c) -> Decision<Event> {
+            if (s.phase != Phase::open) return not_open("leave", s);
+            if (!s.members.count(c.participant))
+              return Refusal{"not_a_member", c.participant + " is not in room " + s.id};
+            return Events{Left{c.participant, c.reason}};
+          },
+          [&](const Close& c) -> Decision<Event> {
+            if (s.phase != Phase::open) return not_open("close", s);
+            // Everyone still present leaves first, so presence intervals always end.
+            Events out;
+            for (const auto& [p, m] : s.members) out.push_back(Left{p, "room_closed"});
+            out.push_back(Closed{c.reason});
+            return out;
+          },
+      },
+      command);
+}
+
+State apply(State s, const Event& event, const Stamp& stamp) {
+  std::visit(overloaded{
+                 [&](const Opened& e) {
+                   s.id = stamp.actor;
+                   s.tenant = stamp.tenant;
+                   s.phase = Phase::open;
+                   s.mode = e.mode;
+                   s.capacity = e.capacity;
+                   s.opened_us = stamp.ts_us;
+                 },
+                 [&](const Joined& e) { s.members[e.participant] = Member{e.device, e.role, stamp.ts_us}; },
+                 [&](const Left& e) { s.members.erase(e.participant); },
+                 [&](const Closed&) {
+                   s.phase = Phase::closed;
+                   s.closed_us = stamp.ts_us;
+                 },
+             },
+             event);
+  ++s.events;
+  return s;
+}
+
+}  // namespace omnicast::domain::room

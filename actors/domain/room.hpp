@@ -1,0 +1,134 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "actors/domain/types.hpp"
+
+// Room: where participants of a WebRTC mode (or a stage's creator and audience) are present.
+// Its rules come from the mode: a duo holds two, a circle up to its cap, a party one presenter
+// and a small audience, a roulette any number waiting to be paired, a stage one publisher.
+namespace omnicast::domain::room {
+
+enum class Phase { none, open, closed };
+std::string_view to_string(Phase p) noexcept;
+bool parse(std::string_view s, Phase& out) noexcept;
+
+struct Member {
+  std::string device;
+  Role role = Role::pub;
+  runtime::Micros joined_us = 0;
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("device", s.device);
+    v("role", s.role);
+    v("joined_us", s.joined_us);
+  }
+  bool operator==(const Member&) const = default;
+};
+
+struct State {
+  std::string id;
+  std::string tenant;
+  Phase phase = Phase::none;
+  Mode mode = Mode::party;
+  std::uint32_t capacity = 0;  // most members at once; 0: no limit
+  std::map<std::string, Member> members;
+  runtime::Micros opened_us = 0;
+  runtime::Micros closed_us = 0;
+  std::uint64_t events = 0;
+
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("id", s.id);
+    v("tenant", s.tenant);
+    v("phase", s.phase);
+    v("mode", s.mode);
+    v("capacity", s.capacity);
+    v("members", s.members);
+    v("opened_us", s.opened_us);
+    v("closed_us", s.closed_us);
+    v("events", s.events);
+  }
+  bool operator==(const State&) const = default;
+  std::size_t publishers() const;
+};
+
+struct Opened {
+  static constexpr std::string_view kind = "room.opened";
+  static constexpr std::uint32_t version = 1;
+  Mode mode = Mode::party;
+  std::uint32_t capacity = 0;
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("mode", s.mode);
+    v("capacity", s.capacity);
+  }
+  bool operator==(const Opened&) const = default;
+};
+struct Joined {
+  static constexpr std::string_view kind = "room.participant.joined";
+  static constexpr std::uint32_t version = 1;
+  std::string participant, device;
+  Role role = Role::pub;
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("participant", s.participant);
+    v("device", s.device);
+    v("role", s.role);
+  }
+  bool operator==(const Joined&) const = default;
+};
+struct Left {
+  static constexpr std::string_view kind = "room.participant.left";
+  static constexpr std::uint32_t version = 1;
+  std::string participant;
+  std::string reason;  // requested, timeout, room_closed, kicked
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("participant", s.participant);
+    v("reason", s.reason);
+  }
+  bool operator==(const Left&) const = default;
+};
+struct Closed {
+  static constexpr std::string_view kind = "room.closed";
+  static constexpr std::uint32_t version = 1;
+  std::string reason;
+  template <class S, class V>
+  static void fields(S& s, V& v) { v("reason", s.reason); }
+  bool operator==(const Closed&) const = default;
+};
+
+using Event = std::variant<Opened, Joined, Left, Closed>;
+
+// The circle cap and party cap come from configuration through the command, so decide() stays
+// pure; duo's two and stage's single publisher are fixed by the mode.
+struct Open {
+  std::string room_id, tenant;
+  Mode mode = Mode::party;
+  std::uint32_t capacity = 0;
+};
+struct Join {
+  std::string participant, device;
+  Role role = Role::pub;
+};
+struct Leave {
+  std::string participant;
+  std::string reason = "requested";
+};
+struct Close {
+  std::string reason = "requested";
+};
+
+using Command = std::variant<Open, Join, Leave, Close>;
+
+std::string_view command_name(const Command& c) noexcept;
+
+Decision<Event> decide(const State& state, const Command& command, const Ctx& ctx);
+State apply(State state, const Event& event, const Stamp& stamp);
+
+}  // namespace omnicast::domain::room

@@ -1,0 +1,247 @@
+#include "runtime/config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace po = boost::program_options;
+
+namespace omnicast::runtime {
+
+namespace {
+
+// Durations and sizes are read as plain integers in the unit their name carries.
+struct Raw {
+  std::string data_dir;
+  std::string http_address;
+  unsigned http_port;
+  std::size_t http_body_limit, http_header_limit, http_max_connections;
+  std::uint64_t http_request_timeout_ms, http_idle_timeout_ms;
+  std::size_t ledger_map_size_mb, ledger_max_batch;
+  bool ledger_sync;
+  std::uint64_t ledger_checkpoint_every, ledger_checkpoint_interval_s, ledger_snapshot_every;
+  unsigned runtime_io_threads, runtime_media_workers;
+  bool runtime_pin_media_workers;
+  std::string log_format, log_level;
+  std::uint64_t shutdown_drain_timeout_ms;
+};
+
+std::string bool_text(bool b) { return b ? "true" : "false"; }
+
+po::options_description settings(Raw& r) {
+  const Config d;
+  po::options_description desc("Settings (config file [section] key, OMNICAST_SECTION_KEY, or --section.key)");
+  // clang-format off
+  desc.add_options()
+    ("data_dir", po::value(&r.data_dir)->default_value(d.data_dir.string()),
+       "Directory holding the ledger (ledger/), keys (keys/) and stored media.")
+    ("http.address", po::value(&r.http_address)->default_value(d.http.address),
+       "Address the HTTP/WebSocket listener binds to.")
+    ("http.port", po::value(&r.http_port)->default_value(d.http.port),
+       "TCP port of the HTTP/WebSocket listener (0 picks a free port and logs it).")
+    ("http.body_limit", po::value(&r.http_body_limit)->default_value(d.http.body_limit),
+       "Largest request body in bytes; larger requests are answered 413.")
+    ("http.header_limit", po::value(&r.http_header_limit)->default_value(d.http.header_limit),
+       "Largest request header block in bytes; larger requests are answered 431.")
+    ("http.request_timeout_ms", po::value(&r.http_request_timeout_ms)->default_value(d.http.request_timeout.count()),
+       "Time allowed to receive a whole request or send a whole response, in milliseconds.")
+    ("http.idle_timeout_ms", po::value(&r.http_idle_timeout_ms)->default_value(d.http.idle_timeout.count()),
+       "Time an idle keep-alive connection stays open, in milliseconds.")
+    ("http.max_connections", po::value(&r.http_max_connections)->default_value(d.http.max_connections),
+       "Concurrent connections accepted; further ones are closed at once.")
+    ("ledger.map_size_mb", po::value(&r.ledger_map_size_mb)->default_value(d.ledger.map_size_mb),
+       "Initial LMDB map size in MiB; the map doubles when full instead of failing.")
+    ("ledger.max_batch", po::value(&r.ledger_max_batch)->default_value(d.ledger.max_batch),
+       "Most events committed in one transaction (group commit).")
+    ("ledger.sync", po::value(&r.ledger_sync)->default_value(d.ledger.sync, bool_text(d.ledger.sync)),
+       "Sync each commit to disk before answering. false is for benchmarks only: a crash can lose acknowledged events.")
+    ("ledger.checkpoint_every", po::value(&r.ledger_checkpoint_every)->default_value(d.ledger.checkpoint_every),
+       "Write a signed checkpoint after this many events (0 disables the count trigger).")
+    ("ledger.checkpoint_interval_s", po::value(&r.ledger_checkpoint_interval_s)->default_value(static_cast<std::uint64_t>(d.ledger.checkpoint_interval.count())),
+       "Write a signed checkpoint at least this often in seconds while events arrive (0 disables).")
+    ("ledger.snapshot_every", po::value(&r.ledger_snapshot_every)->default_value(d.ledger.snapshot_every),
+       "Snapshot the node state after this many events so restarts replay less (0 disables; a snapshot is always written at shutdown).")
+    ("runtime.io_threads", po::value(&r.runtime_io_threads)->default_value(d.runtime.io_threads),
+       "Threads running the control-plane io_context (0: one per core).")
+    ("runtime.media_workers", po::value(&r.runtime_media_workers)->default_value(d.runtime.media_workers),
+       "Single-threaded media workers (0: one per core).")
+    ("runtime.pin_media_workers", po::value(&r.runtime_pin_media_workers)->default_value(d.runtime.pin_media_workers, bool_text(d.runtime.pin_media_workers)),
+       "Pin media worker i to core i mod cores.")
+    ("log.format", po::value(&r.log_format)->default_value(d.log.format),
+       "Log format: text (human-readable) or json (one object per line).")
+    ("log.level", po::value(&r.log_level)->default_value(d.log.level),
+       "Log level: trace, debug, info, warn, error, critical or off.")
+    ("shutdown.drain_timeout_ms", po::value(&r.shutdown_drain_timeout_ms)->default_value(d.drain_timeout.count()),
+       "On SIGINT/SIGTERM, how long in-flight requests may take to finish before the node closes.");
+  // clang-format on
+  return desc;
+}
+
+po::options_description actions() {
+  po::options_description desc("Actions");
+  desc.add_options()("help,h", "Print this help and exit.")("version", "Print the version and exit.")(
+      "config,c", po::value<std::string>(), "Read settings from this file (also OMNICAST_CONFIG).")(
+      "print-config", "Print the effective settings and exit.")(
+      "export-public-key",
+      "Print the ledger's checkpoint-signing public key (PEM), creating the key if needed, and exit.");
+  return desc;
+}
+
+template <class T>
+T in_range(T v, T lo, T hi, const char* name) {
+  if (v < lo || v > hi)
+    throw ConfigError(std::string(name) + ": " + std::to_string(v) + " is out of range [" +
+                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return v;
+}
+
+Config finish(const Raw& r) {
+  Config c;
+  if (r.data_dir.empty()) throw ConfigError("data_dir: must not be empty");
+  c.data_dir = r.data_dir;
+  c.http.address = r.http_address;
+  c.http.port = static_cast<std::uint16_t>(in_range(r.http_port, 0u, 65535u, "http.port"));
+  c.http.body_limit = in_range<std::size_t>(r.http_body_limit, 0, std::size_t{1} << 34, "http.body_limit");
+  c.http.header_limit = in_range<std::size_t>(r.http_header_limit, 1024, 1 << 20, "http.header_limit");
+  c.http.request_timeout = std::chrono::milliseconds(
+      in_range<std::uint64_t>(r.http_request_timeout_ms, 100, 3'600'000, "http.request_timeout_ms"));
+  c.http.idle_timeout = std::chrono::milliseconds(
+      in_range<std::uint64_t>(r.http_idle_timeout_ms, 100, 3'600'000, "http.idle_timeout_ms"));
+  c.http.max_connections = in_range<std::size_t>(r.http_max_connections, 1, 1'000'000, "http.max_connections");
+  c.ledger.map_size_mb = in_range<std::size_t>(r.ledger_map_size_mb, 1, std::size_t{1} << 22, "ledger.map_size_mb");
+  c.ledger.max_batch = in_range<std::size_t>(r.ledger_max_batch, 1, 1 << 20, "ledger.max_batch");
+  c.ledger.sync = r.ledger_sync;
+  c.ledger.checkpoint_every = r.ledger_checkpoint_every;
+  c.ledger.checkpoint_interval = std::chrono::seconds(
+      in_range<std::uint64_t>(r.ledger_checkpoint_interval_s, 0, 86'400, "ledger.checkpoint_interval_s"));
+  c.ledger.snapshot_every = r.ledger_snapshot_every;
+  c.runtime.io_threads = in_range(r.runtime_io_threads, 0u, 1024u, "runtime.io_threads");
+  c.runtime.media_workers = in_range(r.runtime_media_workers, 0u, 1024u, "runtime.media_workers");
+  c.runtime.pin_media_workers = r.runtime_pin_media_workers;
+  c.log.format = r.log_format;
+  c.log.level = r.log_level;
+  if (c.log.format != "text" && c.log.format != "json")
+    throw ConfigError("log.format: '" + c.log.format + "' is not one of text, json");
+  static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (std::none_of(std::begin(levels), std::end(levels), [&](const char* l) { return c.log.level == l; }))
+    throw ConfigError("log.level: '" + c.log.level + "' is not one of trace, debug, info, warn, error, critical, off");
+  c.drain_timeout = std::chrono::milliseconds(
+      in_range<std::uint64_t>(r.shutdown_drain_timeout_ms, 0, 3'600'000, "shutdown.drain_timeout_ms"));
+  return c;
+}
+
+std::string env_name(const std::string& option) {
+  std::string out = "OMNICAST_";
+  for (char ch : option) out.push_back(ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  return out;
+}
+
+}  // namespace
+
+LoadedConfig load_config(int argc, const char* const argv[], char** envp) {
+  Raw raw{};
+  auto desc = settings(raw);
+  po::options_description all;
+  all.add(actions()).add(desc);
+
+  // OMNICAST_FOO_BAR -> the option whose name maps to it. Unknown OMNICAST_ variables are an
+  // error, so a typo does not silently fall back to a default.
+  std::map<std::string, std::string> env_to_option;
+  for (const auto& opt : desc.options()) env_to_option[env_name(opt->long_name())] = opt->long_name();
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    std::string config_file;
+    if (vm.count("config")) config_file = vm["config"].as<std::string>();
+    // Environment variables are turned into --option=value arguments and parsed after the
+    // command line, so the command line wins.
+    std::vector<std::string> env_args;
+    for (char** e = envp; e && *e; ++e) {
+      const std::string kv(*e);
+      if (kv.rfind("OMNICAST_", 0) != 0) continue;
+      const auto eq = kv.find('=');
+      const std::string key = kv.substr(0, eq);
+      const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+      if (key == "OMNICAST_CONFIG") {
+        if (config_file.empty()) config_file = value;
+        continue;
+      }
+      auto it = env_to_option.find(key);
+      if (it == env_to_option.end())
+        throw ConfigError("environment variable " + key + " does not name a setting");
+      env_args.push_back("--" + it->second + "=" + value);
+    }
+    po::store(po::command_line_parser(env_args).options(desc).run(), vm);
+    LoadedConfig out;
+    if (!config_file.empty()) {
+      std::ifstream in(config_file);
+      if (!in) throw ConfigError("cannot read config file " + config_file + ": " + std::strerror(errno));
+      po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+      out.config_file = config_file;
+    }
+    po::notify(vm);
+    out.config = finish(raw);
+    if (vm.count("help")) out.action = Action::help;
+    else if (vm.count("version")) out.action = Action::version;
+    else if (vm.count("print-config")) out.action = Action::print_config;
+    else if (vm.count("export-public-key")) out.action = Action::export_public_key;
+    return out;
+  } catch (const po::error& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+std::string config_help() {
+  Raw raw{};
+  std::ostringstream out;
+  out << "Usage: omnicast [--config FILE] [--section.key VALUE ...]\n\n"
+      << "omnicast is a media node: WebRTC rooms, LL-HLS stages and encrypted uploads over an\n"
+      << "event-sourced, hash-chained ledger. With no arguments it runs on embedded defaults\n"
+      << "with its data under ./data.\n\n"
+      << actions() << "\n"
+      << settings(raw);
+  return out.str();
+}
+
+std::vector<OptionDoc> option_docs() {
+  Raw raw{};
+  auto desc = settings(raw);
+  std::vector<OptionDoc> out;
+  for (const auto& opt : desc.options()) {
+    std::string text;
+    // format_parameter() renders "arg (=default)"; take the default back out of it.
+    const std::string p = opt->format_parameter();
+    const auto open = p.find("(=");
+    if (open != std::string::npos) text = p.substr(open + 2, p.size() - open - 3);
+    out.push_back({opt->long_name(), text, opt->description()});
+  }
+  return out;
+}
+
+std::string render_config(const Config& c) {
+  std::ostringstream o;
+  o << "data_dir = " << c.data_dir.string() << "\n"
+    << "[http]\naddress = " << c.http.address << "\nport = " << c.http.port
+    << "\nbody_limit = " << c.http.body_limit << "\nheader_limit = " << c.http.header_limit
+    << "\nrequest_timeout_ms = " << c.http.request_timeout.count()
+    << "\nidle_timeout_ms = " << c.http.idle_timeout.count()
+    << "\nmax_connections = " << c.http.max_connections << "\n"
+    << "[ledger]\nmap_size_mb = " << c.ledger.map_size_mb << "\nmax_batch = " << c.ledger.max_batch
+    << "\nsync = " << bool_text(c.ledger.sync) << "\ncheckpoint_every = " << c.ledger.checkpoint_every
+    << "\ncheckpoint_interval_s = " << c.ledger.checkpoint_interval.count()
+    << "\nsnapshot_every = " << c.ledger.snapshot_every << "\n"
+    << "[runtime]\nio_threads = " << c.runtime.io_threads << "\nmedia_workers = " << c.runtime.media_workers
+    << "\npin_media_workers = " << bool_text(c.runtime.pin_media_workers) << "\n"
+    << "[log]\nformat = " << c.log.format << "\nlevel = " << c.log.level << "\n"
+    << "[shutdown]\ndrain_timeout_ms = " << c.drain_timeout.count() << "\n";
+  return o.str();
+}
+
+}  // namespace omnicast::runtime

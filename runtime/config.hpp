@@ -1,0 +1,80 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "runtime/log.hpp"
+
+namespace omnicast::runtime {
+
+struct HttpConfig {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::size_t body_limit = 1 << 20;
+  std::size_t header_limit = 16 << 10;
+  std::chrono::milliseconds request_timeout{15'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 10'000;
+};
+
+struct LedgerConfig {
+  std::size_t map_size_mb = 64;
+  std::size_t max_batch = 4096;
+  bool sync = true;
+  std::uint64_t checkpoint_every = 10'000;
+  std::chrono::seconds checkpoint_interval{60};
+  std::uint64_t snapshot_every = 100'000;
+};
+
+struct RuntimeConfig {
+  unsigned io_threads = 0;     // 0: one per core
+  unsigned media_workers = 0;  // 0: one per core
+  bool pin_media_workers = true;
+};
+
+struct Config {
+  std::filesystem::path data_dir = "./data";
+  HttpConfig http;
+  LedgerConfig ledger;
+  RuntimeConfig runtime;
+  LogConfig log;
+  std::chrono::milliseconds drain_timeout{10'000};
+};
+
+// What the command line asked the program to do besides running.
+enum class Action { run, help, version, print_config, export_public_key };
+
+struct LoadedConfig {
+  Config config;
+  Action action = Action::run;
+  std::string config_file;  // empty when only embedded defaults, environment and flags were used
+};
+
+// Reads options from, in order of precedence: the command line, OMNICAST_* environment variables
+// (OMNICAST_HTTP_PORT sets http.port), the file named by --config or OMNICAST_CONFIG, and the
+// embedded defaults. Throws ConfigError with a message naming the bad option.
+LoadedConfig load_config(int argc, const char* const argv[], char** envp);
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// --help text for the node.
+std::string config_help();
+
+// Every option with its default rendered as it appears in a config file; conf/omnicast.conf
+// documents exactly these (a unit test keeps the two in step).
+struct OptionDoc {
+  std::string name;
+  std::string default_value;
+  std::string description;
+};
+std::vector<OptionDoc> option_docs();
+
+// The effective configuration as an INI-style text, for --print-config and the startup log.
+std::string render_config(const Config& config);
+
+}  // namespace omnicast::runtime

@@ -1,0 +1,135 @@
+#include <gtest/gtest.h>
+
+#include "actors/domain/event_codec.hpp"
+#include "actors/domain/room.hpp"
+
+using namespace omnicast::domain;
+using namespace omnicast::domain::room;
+
+namespace {
+struct Harness {
+  State state;
+  omnicast::runtime::Micros now = 1'000'000;
+  std::vector<Event> last;
+  Refusal refusal;
+  bool run(const Command& c) {
+    auto d = decide(state, c, Ctx{now, nullptr});
+    if (d.refused()) {
+      refusal = d.refusal();
+      return false;
+    }
+    last = d.events();
+    for (const auto& e : last) state = apply(state, e, Stamp{now, "rm_1", "acme"});
+    now += 1000;
+    return true;
+  }
+};
+Join join(const std::string& p, Role role = Role::pub) { return Join{p, "dev-" + p, role}; }
+}  // namespace
+
+TEST(Room, OpensJoinsLeavesAndCloses) {
+  Harness h;
+  ASSERT_TRUE(h.run(Open{"rm_1", "acme", Mode::circle, 4}));
+  EXPECT_EQ(h.state.phase, Phase::open);
+  EXPECT_EQ(h.state.capacity, 4u);
+  EXPECT_EQ(h.state.id, "rm_1");
+  ASSERT_TRUE(h.run(join("alice")));
+  ASSERT_TRUE(h.run(join("bob")));
+  EXPECT_EQ(h.state.members.size(), 2u);
+  EXPECT_EQ(h.state.members.at("bob").device, "dev-bob");
+  ASSERT_TRUE(h.run(Leave{"bob", "requested"}));
+  EXPECT_EQ(h.state.members.size(), 1u);
+  ASSERT_TRUE(h.run(Close{"requested"}));
+  // Everyone still present leaves before the room closes.
+  ASSERT_EQ(h.last.size(), 2u);
+  EXPECT_EQ(std::get<Left>(h.last[0]).participant, "alice");
+  EXPECT_EQ(std::get<Left>(h.last[0]).reason, "room_closed");
+  EXPECT_EQ(h.state.phase, Phase::closed);
+  EXPECT_TRUE(h.state.members.empty());
+}
+
+TEST(Room, ModeRulesSetAndCheckCapacity) {
+  Harness duo;
+  ASSERT_TRUE(duo.run(Open{"rm_1", "acme", Mode::duo, 0}));
+  EXPECT_EQ(duo.state.capacity, 2u);
+  duo.run(join("a"));
+  duo.run(join("b"));
+  EXPECT_FALSE(duo.run(join("c")));
+  EXPECT_EQ(duo.refusal.code, "room_full");
+
+  Harness bad_duo;
+  EXPECT_FALSE(bad_duo.run(Open{"rm_1", "acme", Mode::duo, 3}));
+  EXPECT_EQ(bad_duo.refusal.code, "invalid_argument");
+  Harness bad_circle;
+  EXPECT_FALSE(bad_circle.run(Open{"rm_1", "acme", Mode::circle, 1}));
+  EXPECT_EQ(bad_circle.refusal.code, "invalid_argument");
+
+  Harness circle;
+  circle.run(Open{"rm_1", "acme", Mode::circle, 3});
+  for (auto p : {"a", "b", "c"}) ASSERT_TRUE(circle.run(join(p)));
+  EXPECT_FALSE(circle.run(join("d")));
+  EXPECT_EQ(circle.refusal.code, "room_full");
+  EXPECT_NE(circle.refusal.message.find("3 of 3"), std::string::npos);
+
+  Harness roulette;
+  roulette.run(Open{"rm_1", "acme", Mode::roulette, 0});
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(roulette.run(join("p" + std::to_string(i))));
+}
+
+TEST(Room, StageHasOnePublisherAndAnyAudience) {
+  Harness h;
+  h.run(Open{"rm_1", "acme", Mode::stage, 0});
+  ASSERT_TRUE(h.run(join("creator", Role::pub)));
+  EXPECT_FALSE(h.run(join("intruder", Role::pub)));
+  EXPECT_EQ(h.refusal.code, "publisher_taken");
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.run(join("viewer" + std::to_string(i), Role::sub)));
+  EXPECT_EQ(h.state.publishers(), 1u);
+}
+
+TEST(Room, RefusalsNameTheRoomAndLeaveTheStateAlone) {
+  Harness h;
+  EXPECT_FALSE(h.run(join("a")));
+  EXPECT_EQ(h.refusal.code, "not_found");
+  EXPECT_FALSE(h.run(Leave{"a"}));
+  EXPECT_EQ(h.refusal.code, "not_found");
+  EXPECT_FALSE(h.run(Close{}));
+  EXPECT_EQ(h.refusal.code, "not_found");
+  EXPECT_FALSE(h.run(Open{"bad/id", "acme", Mode::party, 4}));
+  EXPECT_EQ(h.refusal.code, "invalid_argument");
+  EXPECT_FALSE(h.run(Open{"rm_1", "", Mode::party, 4}));
+  EXPECT_EQ(h.refusal.code, "invalid_argument");
+
+  h.run(Open{"rm_1", "acme", Mode::party, 4});
+  EXPECT_FALSE(h.run(Open{"rm_1", "acme", Mode::party, 4}));
+  EXPECT_EQ(h.refusal.code, "illegal_transition");
+  EXPECT_NE(h.refusal.message.find("already open"), std::string::npos);
+  h.run(join("a"));
+  const auto before = h.state;
+  EXPECT_FALSE(h.run(join("a")));
+  EXPECT_EQ(h.refusal.code, "already_joined");
+  EXPECT_FALSE(h.run(Join{"bad id", "", Role::pub}));
+  EXPECT_EQ(h.refusal.code, "invalid_argument");
+  EXPECT_FALSE(h.run(Join{"b", "bad device", Role::pub}));
+  EXPECT_EQ(h.refusal.code, "invalid_argument");
+  EXPECT_FALSE(h.run(Leave{"zed"}));
+  EXPECT_EQ(h.refusal.code, "not_a_member");
+  EXPECT_EQ(h.state, before);
+
+  h.run(Close{});
+  EXPECT_FALSE(h.run(join("b")));
+  EXPECT_EQ(h.refusal.code, "illegal_transition");
+  EXPECT_NE(h.refusal.message.find("is closed"), std::string::npos);
+  EXPECT_FALSE(h.run(Leave{"a"}));
+  EXPECT_FALSE(h.run(Close{}));
+}
+
+TEST(Room, EventsRoundTripThroughTheirPayloads) {
+  const std::vector<Event> all{Opened{Mode::circle, 8}, Joined{"a", "d", Role::sub}, Left{"a", "timeout"},
+                               Closed{"requested"}};
+  for (const auto& e : all) {
+    auto draft = to_draft(e, "rm_1");
+    auto back = from_payload<Event>(draft.kind, draft.kind_version, draft.payload);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, e);
+  }
+}
