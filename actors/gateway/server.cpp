@@ -1,0 +1,357 @@
+#include "actors/gateway/server.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+
+namespace omnicast::gateway {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+class Session;
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io_, const runtime::HttpConfig& c, const Router& r,
+       runtime::metrics::Registry& m, std::function<std::string()> ids)
+      : io(io_),
+        config(c),
+        router(r),
+        new_correlation_id(std::move(ids)),
+        acceptor(asio::make_strand(io_)),
+        log(runtime::logger("http")) {
+    requests = &m.counter_family("omnicast_http_requests_total",
+                                 "HTTP requests answered, by route, method and status.",
+                                 {"route", "method", "status"});
+    errors = &m.counter_family("omnicast_http_errors_total",
+                               "HTTP error answers by route and error code.", {"route", "code"});
+    duration = &m.histogram_family("omnicast_http_request_duration_seconds",
+                                   "Time from a request's arrival to its reply being written.",
+                                   {"route"}, runtime::metrics::latency_buckets());
+    connections_total = &m.counter("omnicast_http_connections_accepted_total",
+                                   "TCP connections accepted.");
+    rejected_total = &m.counter("omnicast_http_connections_rejected_total",
+                                "TCP connections closed at once because http.max_connections was reached.");
+    m.callback("omnicast_http_connections", "Open HTTP connections.", runtime::metrics::Type::gauge,
+               [this] { return static_cast<double>(connections.load()); });
+    m.callback("omnicast_http_requests_in_flight", "Requests received and not yet answered.",
+               runtime::metrics::Type::gauge, [this] { return static_cast<double>(in_flight.load()); });
+  }
+
+  void accept();
+
+  asio::io_context& io;
+  runtime::HttpConfig config;
+  const Router& router;
+  std::function<std::string()> new_correlation_id;
+  tcp::acceptor acceptor;
+  std::shared_ptr<spdlog::logger> log;
+  std::atomic<bool> accepting{false};
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> in_flight{0};
+  std::mutex sessions_mu;
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+
+  runtime::metrics::Family<runtime::metrics::Counter>* requests;
+  runtime::metrics::Family<runtime::metrics::Counter>* errors;
+  runtime::metrics::Family<runtime::metrics::Histogram>* duration;
+  runtime::metrics::Counter* connections_total;
+  runtime::metrics::Counter* rejected_total;
+};
+
+namespace {
+
+bool usable_correlation_id(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':';
+  });
+}
+
+}  // namespace
+
+// One connection. Reads a request, hands it to its route, writes the reply, repeats while the
+// connection is kept alive. Everything runs on the stream's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server)
+      : stream_(std::move(socket)), server_(std::move(server)) {
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    server_->connections.fetch_add(1);
+  }
+  ~Session() { server_->connections.fetch_sub(1); }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+  // Closes the connection if it is between requests; a request in progress finishes first.
+  void close_if_idle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(server_->config.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(server_->config.header_limit));
+    stream_.expires_after(first_ ? server_->config.request_timeout : server_->config.idle_timeout);
+    busy_ = false;
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    first_ = false;
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::bad_descriptor) {
+      return close();
+    }
+    busy_ = true;
+    received_ = std::chrono::steady_clock::now();
+    if (ec) {
+      // The request cannot be read: answer once, precisely, and close.
+      keep_alive_ = false;
+      const std::string corr = server_->new_correlation_id();
+      if (ec == http::error::body_limit)
+        return send(error_response(413, "payload_too_large",
+                                   "request body exceeds " + std::to_string(server_->config.body_limit) + " bytes",
+                                   corr),
+                    "-", "-", corr);
+      if (ec == http::error::header_limit)
+        return send(error_response(431, "headers_too_large",
+                                   "request headers exceed " + std::to_string(server_->config.header_limit) + " bytes",
+                                   corr),
+                    "-", "-", corr);
+      return send(error_response(400, "bad_request", "malformed HTTP request: " + ec.message(), corr), "-",
+                  "-", corr);
+    }
+    server_->in_flight.fetch_add(1);
+    counted_ = true;
+    dispatch(parser_->release());
+  }
+
+  void dispatch(http::request<http::string_body> req) {
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    const auto q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    if (q != std::string::npos) r.query = r.target.substr(q + 1);
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      r.headers[std::move(name)] = std::string(f.value());
+    }
+    r.body = std::move(req.body());
+    r.remote = remote_;
+    r.received = received_;
+    const auto sent = r.header("x-correlation-id");
+    r.correlation_id = usable_correlation_id(sent) ? std::string(sent) : server_->new_correlation_id();
+    keep_alive_ = req.keep_alive() && !server_->draining.load();
+    head_ = req.method() == http::verb::head;
+
+    if (r.path.empty() || r.path[0] != '/')
+      return send(error_response(400, "bad_request", "request target must be an absolute path", r.correlation_id),
+                  "-", r.method, r.correlation_id);
+    if (server_->draining.load())
+      return send(error_response(503, "shutting_down", "the node is shutting down", r.correlation_id), "-",
+                  r.method, r.correlation_id);
+    auto match = server_->router.find(r.method, r.path);
+    if (!match.route) {
+      if (!match.allowed.empty()) {
+        std::string allow;
+        for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
+        auto resp = error_response(405, "method_not_allowed",
+                                   r.method + " is not allowed on " + r.path + " (allowed: " + allow + ")",
+                                   r.correlation_id);
+        resp.headers.emplace_back("Allow", allow);
+        return send(std::move(resp), "-", r.method, r.correlation_id);
+      }
+      return send(error_response(404, "not_found", "no route for " + r.path, r.correlation_id), "-", r.method,
+                  r.correlation_id);
+    }
+    r.params = std::move(match.params);
+    const Router::Route* route = match.route;
+    auto corr = r.correlation_id;
+    auto method = r.method;
+    // The reply may come from any thread; it is written from this session's strand.
+    Respond respond = [self = shared_from_this(), route, corr, method](HttpResponse resp) mutable {
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, resp = std::move(resp), route, corr, method]() mutable {
+                       self->send(std::move(resp), route->name, method, corr);
+                     });
+    };
+    try {
+      route->handler(r, std::move(respond));
+    } catch (const std::exception& e) {
+      // A handler that throws has a bug; the client still gets one precise answer.
+      server_->log->error("handler for {} {} threw: {} (correlation_id={})", r.method, r.path, e.what(),
+                          r.correlation_id);
+      send(error_response(500, "internal", "internal error", r.correlation_id), route->name, r.method,
+           r.correlation_id);
+    }
+  }
+
+  void send(HttpResponse resp, const std::string& route, const std::string& method, const std::string& corr) {
+    if (sent_for_current_) return;  // a handler answered twice: keep the first answer
+    sent_for_current_ = true;
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(resp.status), 11);
+    res->set(http::field::server, "omnicast");
+    res->set(http::field::content_type, resp.content_type);
+    res->set("X-Correlation-Id", corr);
+    for (auto& [k, v] : resp.headers) res->set(k, v);
+    const bool closing = !keep_alive_ || server_->draining.load();
+    res->keep_alive(!closing);
+    const std::size_t body_bytes = resp.body.size();
+    res->body() = std::move(resp.body);
+    res->prepare_payload();
+    if (head_) res->body().clear();  // Content-Length stays that of the GET body
+
+    const auto status = resp.status;
+    const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - received_).count();
+    server_->requests->with({route, method, std::to_string(status)}).inc();
+    server_->duration->with({route}).observe(elapsed);
+    if (!resp.error_code.empty()) server_->errors->with({route, resp.error_code}).inc();
+    server_->log->info("{} {} {} {} {}B {:.3f}ms correlation_id={}{}{}", remote_, method,
+                       route == "-" ? std::string("(no route)") : route, status, body_bytes, elapsed * 1e3, corr,
+                       resp.error_code.empty() ? "" : " error=", resp.error_code);
+
+    stream_.expires_after(server_->config.request_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res, closing](beast::error_code ec, std::size_t) {
+      self->done_request();
+      if (ec || closing) return self->close();
+      self->sent_for_current_ = false;
+      self->read();
+    });
+  }
+
+  void done_request() {
+    if (counted_) server_->in_flight.fetch_sub(1);
+    counted_ = false;
+    busy_ = false;
+  }
+
+  void close() {
+    done_request();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<HttpServer::Impl> server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  std::chrono::steady_clock::time_point received_;
+  bool first_ = true;
+  bool busy_ = false;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  bool counted_ = false;
+  bool sent_for_current_ = false;
+};
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (!self->accepting.load()) return;
+    if (ec) {
+      if (ec != asio::error::operation_aborted) self->log->warn("accept failed: {}", ec.message());
+    } else if (self->connections.load() >= self->config.max_connections) {
+      self->rejected_total->inc();
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      self->connections_total->inc();
+      auto session = std::make_shared<Session>(std::move(socket), self);
+      {
+        std::lock_guard lock(self->sessions_mu);
+        // Forget closed sessions now and then, so the set stays the size of the open ones.
+        if (self->sessions.size() > 2 * self->connections.load() + 64)
+          std::erase_if(self->sessions, [](const auto& w) { return w.expired(); });
+        self->sessions.insert(session);
+      }
+      session->start();
+    }
+    self->accept();
+  });
+}
+
+HttpServer::HttpServer(asio::io_context& io, const runtime::HttpConfig& config, const Router& router,
+                       runtime::metrics::Registry& metrics, std::function<std::string()> new_correlation_id)
+    : impl_(std::make_shared<Impl>(io, config, router, metrics, std::move(new_correlation_id))) {}
+
+HttpServer::~HttpServer() { stop_accepting(); }
+
+void HttpServer::start() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(impl_->config.address, ec);
+  if (ec) throw std::runtime_error("http.address '" + impl_->config.address + "' is not an IP address");
+  const tcp::endpoint ep(address, impl_->config.port);
+  auto fail = [&](const char* what) {
+    throw std::runtime_error(std::string("cannot ") + what + " " + impl_->config.address + ":" +
+                             std::to_string(impl_->config.port) + ": " + ec.message());
+  };
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (ec) fail("open");
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  impl_->acceptor.bind(ep, ec);
+  if (ec) fail("bind");
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) fail("listen on");
+  impl_->accepting = true;
+  impl_->accept();
+}
+
+std::uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  const auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void HttpServer::stop_accepting() {
+  if (!impl_->accepting.exchange(false)) return;
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+  });
+}
+
+void HttpServer::set_draining() { impl_->draining = true; }
+std::size_t HttpServer::active_requests() const { return impl_->in_flight.load(); }
+std::size_t HttpServer::open_connections() const { return impl_->connections.load(); }
+
+void HttpServer::close_idle() {
+  std::lock_guard lock(impl_->sessions_mu);
+  for (auto it = impl_->sessions.begin(); it != impl_->sessions.end();) {
+    if (auto s = it->lock()) {
+      s->close_if_idle();
+      ++it;
+    } else {
+      it = impl_->sessions.erase(it);
+    }
+  }
+}
+
+}  // namespace omnicast::gateway
