@@ -150,12 +150,13 @@ LoadedConfig load_config(int argc, const char* const argv[], char** envp) {
   po::options_description all;
   all.add(actions()).add(desc);
 
-  // OMNICAST_FOO_BAR -> the option whose name maps to it. Unknown OMNICAST_ variables are an
-  // error, so a typo does not silently fall back to a default.
+  // OMNICAST_FOO_BAR -> the option whose name maps to it. Unknown OMNICAST_ variables are
+  // reported (a typo must not pass unnoticed) but not fatal: scripts use the prefix too.
   std::map<std::string, std::string> env_to_option;
   for (const auto& opt : desc.options()) env_to_option[env_name(opt->long_name())] = opt->long_name();
 
   po::variables_map vm;
+  std::vector<std::string> warnings;
   try {
     po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
     std::string config_file;
@@ -174,12 +175,15 @@ LoadedConfig load_config(int argc, const char* const argv[], char** envp) {
         continue;
       }
       auto it = env_to_option.find(key);
-      if (it == env_to_option.end())
-        throw ConfigError("environment variable " + key + " does not name a setting");
+      if (it == env_to_option.end()) {
+        warnings.push_back("environment variable " + key + " does not name a setting; ignored");
+        continue;
+      }
       env_args.push_back("--" + it->second + "=" + value);
     }
     po::store(po::command_line_parser(env_args).options(desc).run(), vm);
     LoadedConfig out;
+    out.warnings = std::move(warnings);
     if (!config_file.empty()) {
       std::ifstream in(config_file);
       if (!in) throw ConfigError("cannot read config file " + config_file + ": " + std::strerror(errno));

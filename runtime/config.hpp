@@ -51,10 +51,11 @@ struct LoadedConfig {
   Config config;
   Action action = Action::run;
   std::string config_file;  // empty when only embedded defaults, environment and flags were used
+  std::vector<std::string> warnings;  // e.g. unknown OMNICAST_* variables, to log once logging is up
 };
 
 // Reads options from, in order of precedence: the command line, OMNICAST_* environment variables
-// (OMNICAST_HTTP_PORT sets http.port), the file named by --config or OMNICAST_CONFIG, and the
+// (OMNICAST_HTTP_PORT sets http.port; unknown OMNICAST_* names become warnings), the file named by --config or OMNICAST_CONFIG, and the
 // embedded defaults. Throws ConfigError with a message naming the bad option.
 LoadedConfig load_config(int argc, const char* const argv[], char** envp);
 

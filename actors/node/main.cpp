@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   }
   try {
     runtime::init_logging(loaded.config.log);
+    for (const auto& w : loaded.warnings) runtime::logger("node")->warn("{}", w);
     if (!loaded.config_file.empty()) runtime::logger("node")->info("configuration from {}", loaded.config_file);
     actors::Node node(loaded.config);
     return node.run_until_signal();

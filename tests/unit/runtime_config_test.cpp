@@ -63,12 +63,18 @@ TEST(Config, BadInputNamesTheOption) {
   EXPECT_NE(message({"--http.port", "abc"}).find("http.port"), std::string::npos);
   EXPECT_NE(message({"--log.format", "xml"}).find("log.format"), std::string::npos);
   EXPECT_NE(message({"--no.such"}).find("no.such"), std::string::npos);
-  EXPECT_NE(message({}, {"OMNICAST_HTTP_PROT=1"}).find("OMNICAST_HTTP_PROT"), std::string::npos);
   EXPECT_NE(message({"--config", "/nonexistent/omnicast.conf"}).find("/nonexistent/omnicast.conf"),
             std::string::npos);
   const auto file = temp_file("[http]\nprot = 1\n");
   EXPECT_NE(message({"--config", file}).find("http.prot"), std::string::npos);
   std::remove(file.c_str());
+}
+
+TEST(Config, UnknownEnvironmentVariablesAreReportedNotFatal) {
+  auto c = load({}, {"OMNICAST_HTTP_PROT=1"});
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("OMNICAST_HTTP_PROT"), std::string::npos);
+  EXPECT_EQ(c.config.http.port, 8080);
 }
 
 TEST(Config, ActionsAreRecognised) {
