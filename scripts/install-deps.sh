@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package omnicast builds, tests and benchmarks with. Idempotent: when
+# everything is already installed it only checks and exits. Run as root or with sudo available.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
+  # libraries (DESIGN.md §1)
+  libboost-dev libboost-program-options-dev libssl-dev liblmdb-dev libmsgpack-cxx-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev python3 curl
+  # tools: mdb_copy / mdb_stat for ledger backups, promtool to check /metrics
+  lmdb-utils prometheus
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+  SUDO=sudo
+fi
+
+prometheus_was_installed=0
+dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q "install ok installed" && prometheus_was_installed=1
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# We only want promtool from the prometheus package; do not leave a Prometheus server running
+# on a machine that did not have one.
+if [ "$prometheus_was_installed" -eq 0 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
+echo "install-deps: done"
