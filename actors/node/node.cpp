@@ -44,6 +44,7 @@ runtime::metrics::Registry& Node::metrics() { return *metrics_; }
 std::uint16_t Node::http_port() const { return server_ ? server_->port() : 0; }
 
 void Node::start() {
+  runtime::init_logging(config_.log);
   auto log = runtime::logger("node");
   started_ = std::chrono::steady_clock::now();
   runtime::metrics::register_process_metrics(*metrics_);
