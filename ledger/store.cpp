@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "ledger/codec.hpp"
+#include "ledger/envelope.hpp"
 
 namespace omnicast::ledger {
 
@@ -157,12 +158,13 @@ Head Store::head() const {
   } catch (const std::invalid_argument&) {
     throw CorruptRecord(0, "last key of the log is not 8 bytes");
   }
-  // Decoding the last envelope fully would pull in envelope.hpp; the hash is its last 32 bytes.
-  const auto rec = view(v);
-  if (rec.size() < 34 || static_cast<std::uint8_t>(rec[rec.size() - 34]) != 0xc4 ||
-      static_cast<std::uint8_t>(rec[rec.size() - 33]) != 32)
-    throw CorruptRecord(h.seq, "record does not end with a 32-byte hash");
-  std::memcpy(h.hash.data(), rec.data() + rec.size() - 32, 32);
+  try {
+    const auto v_env = decode_envelope(view(v));
+    h.hash = v_env.hash;
+    h.ts_us = v_env.ts_us;
+  } catch (const DecodeError& e) {
+    throw CorruptRecord(h.seq, std::string("last record does not decode: ") + e.what());
+  }
   return h;
 }
 
@@ -184,6 +186,11 @@ std::vector<std::uint64_t> Store::actor_seqs(std::string_view actor, std::uint64
   MDB_val k = val(actor), v = val(from);
   int rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
   while (rc == MDB_SUCCESS && out.size() < limit) {
+    if (v.mv_size != 8) {
+      mdb_cursor_close(cur);
+      throw CorruptRecord(out.empty() ? 0 : out.back() + 1,
+                          "by_actor entry of '" + std::string(actor) + "' is not a sequence number");
+    }
     out.push_back(seq_from_key(view(v)));
     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
   }
@@ -220,6 +227,27 @@ std::optional<SnapshotRecord> Store::latest_snapshot(std::string_view name,
       view(k).substr(0, prefix.size()) == prefix)
     out = codec::from_bytes<SnapshotRecord>(view(v));
   mdb_cursor_close(cur);
+  return out;
+}
+
+std::vector<Store::SnapshotEntry> Store::snapshots() const {
+  std::vector<SnapshotEntry> out;
+  ReadTxn txn(*this);
+  MDB_cursor* cur = nullptr;
+  check(mdb_cursor_open(txn.get(), snapshots_, &cur), "mdb_cursor_open");
+  MDB_val k{}, v{};
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  while (rc == MDB_SUCCESS) {
+    const auto key = view(k);
+    if (key.size() < 9 || key[key.size() - 9] != '\x1f') {
+      mdb_cursor_close(cur);
+      throw CorruptRecord(0, "snapshot key is not name 0x1f seq");
+    }
+    out.push_back({std::string(key.substr(0, key.size() - 9)), seq_from_key(key.substr(key.size() - 8))});
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND) check(rc, "scan snapshots");
   return out;
 }
 

@@ -147,6 +147,7 @@ class Store {
   MDB_dbi meta_db() const noexcept { return meta_; }
 
   // ---- reads, from any thread ----
+  // The last record's seq, hash and time (decoding it; CorruptRecord if it does not decode).
   Head head() const;
   std::optional<std::string> record(std::uint64_t seq) const;
   // Sequence numbers of an actor's events from `from_seq` on, at most `limit`.
@@ -156,6 +157,12 @@ class Store {
   // The newest snapshot called `name` whose seq is <= at_or_before.
   std::optional<SnapshotRecord> latest_snapshot(std::string_view name,
                                                 std::uint64_t at_or_before = UINT64_MAX) const;
+  // Every stored snapshot's name and seq, in key order (by name, then seq).
+  struct SnapshotEntry {
+    std::string name;
+    std::uint64_t seq;
+  };
+  std::vector<SnapshotEntry> snapshots() const;
   std::vector<Checkpoint> checkpoints() const;
   std::optional<std::string> meta(std::string_view key) const;
   DbCounts counts() const;

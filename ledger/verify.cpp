@@ -8,7 +8,7 @@ namespace omnicast::ledger {
 
 namespace {
 
-bool fail(VerifyReport& r, std::uint64_t seq, std::string problem) {
+bool fail(VerifyReport& r, std::optional<std::uint64_t> seq, std::string problem) {
   r.ok = false;
   r.bad_seq = seq;
   r.problem = std::move(problem);
@@ -25,7 +25,7 @@ bool verify_chain(const Store& store, const VerifyOptions& o, VerifyReport& r) {
     try {
       rec = cur.next();
     } catch (const CorruptRecord& e) {
-      return fail(r, e.seq, e.what());
+      return fail(r, e.seq == 0 ? std::optional<std::uint64_t>() : e.seq, e.what());
     }
     if (!rec) break;
     if (rec->seq != expected)
@@ -58,7 +58,7 @@ bool verify_checkpoints(const Store& store, const VerifyOptions& o, VerifyReport
   try {
     cps = store.checkpoints();
   } catch (const std::exception& e) {
-    return fail(r, 0, std::string("checkpoints do not decode: ") + e.what());
+    return fail(r, std::nullopt, std::string("checkpoints do not decode: ") + e.what());
   }
   for (const auto& cp : cps) {
     const auto rec = store.record(cp.seq);
@@ -95,7 +95,7 @@ bool verify_indexes(const Store& store, VerifyReport& r) {
     try {
       seq = seq_from_key(view(v));
     } catch (const std::invalid_argument&) {
-      ok = fail(r, 0, "by_actor entry of '" + std::string(view(k)) + "' is not a sequence number");
+      ok = fail(r, std::nullopt, "by_actor entry of '" + std::string(view(k)) + "' is not a sequence number");
       break;
     }
     auto rec = txn.find(store.log_db(), seq_key(seq));
@@ -121,7 +121,7 @@ bool verify_indexes(const Store& store, VerifyReport& r) {
   mdb_cursor_close(cur);
   if (ok && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) check(rc, "scan by_actor");
   if (ok && r.index_entries != r.records)
-    ok = fail(r, r.records, "by_actor holds " + std::to_string(r.index_entries) +
+    ok = fail(r, std::nullopt, "by_actor holds " + std::to_string(r.index_entries) +
                                 " entries for " + std::to_string(r.records) + " records");
   return ok;
 }

@@ -23,7 +23,8 @@ struct VerifyReport {
   std::uint64_t checkpoints = 0;
   std::uint64_t index_entries = 0;
   Head head;
-  std::optional<std::uint64_t> bad_seq;  // the first sequence number that failed
+  std::optional<std::uint64_t> bad_seq;  // the first sequence number that failed, when a record
+                                         // is to blame (not for e.g. an index count mismatch)
   std::string problem;                   // what failed there
 };
 

@@ -46,28 +46,12 @@ void count_events(const ledger::Store& store, Stats& s, const std::function<void
   }
 }
 
-// Snapshot keys are "name 0x1f seq(8 bytes, big endian)", in key order.
 void count_snapshots(const ledger::Store& store, Stats& s) {
-  ledger::ReadTxn txn(store);
-  MDB_cursor* cur = nullptr;
-  ledger::check(mdb_cursor_open(txn.get(), store.snapshots_db(), &cur), "mdb_cursor_open");
-  MDB_val k{}, v{};
-  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  while (rc == MDB_SUCCESS) {
-    const std::string_view key = ledger::view(k);
-    std::string name = "(malformed key)";
-    std::uint64_t seq = 0;
-    if (key.size() >= 9 && key[key.size() - 9] == '\x1f') {
-      name = std::string(key.substr(0, key.size() - 9));
-      seq = ledger::seq_from_key(key.substr(key.size() - 8));
-    }
-    auto& series = s.snapshots[name];
+  for (const auto& snap : store.snapshots()) {
+    auto& series = s.snapshots[snap.name];
     ++series.count;
-    series.latest_seq = std::max(series.latest_seq, seq);
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    series.latest_seq = std::max(series.latest_seq, snap.seq);
   }
-  mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND) ledger::check(rc, "scan snapshots");
 }
 
 Stats gather(const ledger::Store& store, const std::function<void(std::uint64_t)>& progress) {

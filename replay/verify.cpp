@@ -47,9 +47,7 @@ int run_verify(const CommonOptions& common, const VerifyCommand& cmd, std::ostre
   const ledger::VerifyReport report = ledger::verify(*store, options);
   if (!report.ok) {
     err << "verify: FAILED";
-    // ledger::verify reports seq 0 for problems that belong to no record (e.g. an undecodable
-    // checkpoint table); there is no record 0 to point at.
-    if (report.bad_seq && *report.bad_seq != 0) err << " at seq " << *report.bad_seq;
+    if (report.bad_seq) err << " at seq " << *report.bad_seq;
     err << ": " << report.problem << '\n';
     return kExitCheckFailed;
   }

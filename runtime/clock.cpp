@@ -50,7 +50,10 @@ bool parse_time(const std::string& text, Micros& out) {
       !digits(text, 11, 2, h) || text[13] != ':' || !digits(text, 14, 2, mi) || text[16] != ':' ||
       !digits(text, 17, 2, s))
     return false;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || s > 60)
+    return false;
   std::size_t pos = 19;
   std::int64_t frac_us = 0;
   if (pos < text.size() && text[pos] == '.') {

@@ -103,9 +103,12 @@ TEST_F(ActorHost, TheDirectoryFindsOnlyAggregatesThatExist) {
 }
 
 TEST_F(ActorHost, AfterARestartActorsResumeFromTheLedger) {
-  auto a = node_->directory().session("ss_1");
-  submit_and_wait(a, stream_session::Command{prepare("ss_1")}, meta());
-  submit_and_wait(a, stream_session::Command{stream_session::GoLive{}}, meta());
+  {
+    // Actors must not outlive their node's executor: drop this one before the restart.
+    auto a = node_->directory().session("ss_1");
+    submit_and_wait(a, stream_session::Command{prepare("ss_1")}, meta());
+    submit_and_wait(a, stream_session::Command{stream_session::GoLive{}}, meta());
+  }
   node_->shutdown();
   node_ = std::make_unique<actors::Node>(test::test_config(dir_.path()), actors::NodeDeps{&clock_, &rng_});
   node_->start();

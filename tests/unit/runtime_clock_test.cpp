@@ -24,7 +24,9 @@ TEST(Clock, ParsesWhatItFormatsAndOffsets) {
 
 TEST(Clock, RejectsMalformedTimes) {
   Micros t = 0;
-  for (const char* bad : {"", "2026-11-18", "2026-13-01T00:00:00Z", "2026-11-18T08:26:40",
+  ASSERT_TRUE(parse_time("2028-02-29T00:00:00Z", t));  // a leap day
+  for (const char* bad : {"", "2026-11-18", "2026-13-01T00:00:00Z", "2026-02-31T00:00:00Z",
+                          "2026-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-11-18T08:26:40",
                           "2026-11-18T08:26:40.Z", "2026-11-18T11:06:40Zjunk", "12ab"})
     EXPECT_FALSE(parse_time(bad, t)) << bad;
 }
