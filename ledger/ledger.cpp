@@ -366,7 +366,12 @@ class Ledger::Impl {
     if (batch_events_ && w.appended_events) batch_events_->observe(static_cast<double>(w.appended_events));
     if (events_) events_->inc(w.appended_events);
 
-    // Answer in batch order, then tell the subscribers.
+    // Tell the subscribers first, so anything a subscriber does synchronously is visible to a
+    // caller by the time its acknowledgement arrives; then answer in batch order.
+    if (w.committed && !w.committed->events.empty()) {
+      w.committed->head = head();
+      subscribers_->publish(w.committed);
+    }
     std::size_t ai = 0, si = 0;
     for (auto& item : batch) {
       if (auto* a = std::get_if<PendingAppend>(&item)) {
@@ -381,10 +386,6 @@ class Ledger::Impl {
       } else {
         std::get<Barrier>(item).done.set_value();
       }
-    }
-    if (w.committed && !w.committed->events.empty()) {
-      w.committed->head = head();
-      subscribers_->publish(w.committed);
     }
   }
 

@@ -98,7 +98,8 @@ class Ledger {
   void put_snapshot(std::string name, SnapshotRecord snapshot,
                     runtime::UniqueFunction<void(bool ok, std::string error)> done);
 
-  // Calls `fn` on the writer thread after every commit that appended events. Keep it cheap.
+  // Calls `fn` on the writer thread after every commit that appended events, before the
+  // appenders of that commit are answered. Keep it cheap: post onward.
   Subscription subscribe(std::function<void(const std::shared_ptr<const CommittedBatch>&)> fn);
 
   Head head() const;

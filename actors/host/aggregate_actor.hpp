@@ -110,7 +110,7 @@ class AggregateActor final : public runtime::Actor {
     // The ledger checks again inside its write transaction, which settles races.
     if (idempotent && answer_repeat(p)) return;
     const domain::Ctx ctx{svc_.clock.now_us(), &svc_.ids};
-    auto decision = A::decide(state_, p.command, ctx);
+    auto decision = decide(state_, p.command, ctx);
     if (decision.refused()) {
       Reply r;
       r.status = Reply::Status::error;
@@ -180,7 +180,7 @@ class AggregateActor final : public runtime::Actor {
     r.last_seq = o.last_seq;
     switch (o.status) {
       case ledger::AppendStatus::appended:
-        for (const auto& e : events) state_ = A::apply(std::move(state_), e, {ts, id_, p.meta.tenant});
+        for (const auto& e : events) state_ = apply(std::move(state_), e, domain::Stamp{ts, id_, p.meta.tenant});
         r.events = std::move(events);
         r.result = std::move(p.meta.result);
         finish(std::move(p), std::move(r), *done_);

@@ -4,8 +4,9 @@
 #include "actors/domain/room.hpp"
 #include "actors/domain/stream_session.hpp"
 
-// The aggregates the actor host knows, each as a traits type naming its state, commands, events
-// and pure functions, so one AggregateActor template serves them all.
+// The aggregates the actor host knows. A traits type names an aggregate's state, command and
+// event types; AggregateActor calls the aggregate's decide(), apply() and command_name() by
+// argument-dependent lookup in the aggregate's namespace.
 namespace omnicast::actors {
 
 struct SessionAggregate {
@@ -13,15 +14,6 @@ struct SessionAggregate {
   using Command = domain::stream_session::Command;
   using Event = domain::stream_session::Event;
   static constexpr std::string_view name = "stream_session";
-  static domain::Decision<Event> decide(const State& s, const Command& c, const domain::Ctx& ctx) {
-    return domain::stream_session::decide(s, c, ctx);
-  }
-  static State apply(State s, const Event& e, const domain::Stamp& stamp) {
-    return domain::stream_session::apply(std::move(s), e, stamp);
-  }
-  static std::string_view command_name(const Command& c) {
-    return domain::stream_session::command_name(c);
-  }
 };
 
 struct RoomAggregate {
@@ -29,13 +21,6 @@ struct RoomAggregate {
   using Command = domain::room::Command;
   using Event = domain::room::Event;
   static constexpr std::string_view name = "room";
-  static domain::Decision<Event> decide(const State& s, const Command& c, const domain::Ctx& ctx) {
-    return domain::room::decide(s, c, ctx);
-  }
-  static State apply(State s, const Event& e, const domain::Stamp& stamp) {
-    return domain::room::apply(std::move(s), e, stamp);
-  }
-  static std::string_view command_name(const Command& c) { return domain::room::command_name(c); }
 };
 
 }  // namespace omnicast::actors
