@@ -1,0 +1,23 @@
+# cmake -DTARGET=name -DSEEDS=dir -DOUT=dir -DMAKE_SEEDS=path -P prepare_corpus.cmake
+# A fresh working corpus for one fuzz target in the build tree: the committed seeds (SEEDS, may be
+# absent) plus what make_seeds writes for the current encodings.
+foreach(v TARGET SEEDS OUT MAKE_SEEDS)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "prepare_corpus.cmake: ${v} is not set")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${OUT}/corpus")
+file(MAKE_DIRECTORY "${OUT}/corpus" "${OUT}/artifacts")
+if(IS_DIRECTORY "${SEEDS}")
+  file(GLOB seeds LIST_DIRECTORIES false "${SEEDS}/*")
+  if(seeds)
+    file(COPY ${seeds} DESTINATION "${OUT}/corpus")
+  endif()
+endif()
+execute_process(COMMAND "${MAKE_SEEDS}" "${TARGET}" "${OUT}/corpus" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_seeds ${TARGET} failed (${rc})")
+endif()
+file(GLOB all LIST_DIRECTORIES false "${OUT}/corpus/*")
+list(LENGTH all n)
+message(STATUS "${TARGET}: ${n} seeds in ${OUT}/corpus")
