@@ -43,31 +43,58 @@ Hash chain_hash(Sha256& sha, const Hash& prev, std::string_view body) {
   return sha.update(prev).update(std::string_view(&header, 1)).update(body).finish();
 }
 
+void encode_fields(std::string& out, std::int64_t ts_us, std::string_view kind,
+                   std::uint32_t kind_version, std::string_view actor, std::string_view tenant,
+                   std::string_view correlation_id, std::string_view op_id,
+                   std::string_view client_id, std::string_view payload) {
+  MsgWriter w(out);
+  w.sint(ts_us);
+  w.str(kind);
+  w.uint(kind_version);
+  w.str(actor);
+  w.str(tenant);
+  w.str(correlation_id);
+  w.str(op_id);
+  w.str(client_id);
+  if (payload.empty()) w.nil();
+  else w.raw(payload);
+}
+
+namespace {
+std::string fields_of(const Envelope& e) {
+  std::string f;
+  encode_fields(f, e.ts_us, e.kind, e.kind_version, e.actor, e.tenant, e.correlation_id, e.op_id,
+                e.client_id, e.payload);
+  return f;
+}
+}  // namespace
+
 void encode_body(std::string& out, const Envelope& e) {
   MsgWriter w(out);
   w.uint(e.version);
   w.uint(e.seq);
-  w.sint(e.ts_us);
-  w.str(e.kind);
-  w.uint(e.kind_version);
-  w.str(e.actor);
-  w.str(e.tenant);
-  w.str(e.correlation_id);
-  w.str(e.op_id);
-  w.str(e.client_id);
-  if (e.payload.empty()) w.nil();
-  else w.raw(e.payload);
+  out += fields_of(e);
   w.bin(std::span<const std::uint8_t>(e.prev_hash));
+}
+
+Hash seal_record(std::string& out, std::uint64_t seq, std::string_view fields, const Hash& prev,
+                 Sha256& sha) {
+  out.clear();
+  out.push_back(static_cast<char>(kRecordHeader));
+  MsgWriter w(out);
+  w.uint(kEnvelopeVersion);
+  w.uint(seq);
+  out.append(fields);
+  w.bin(std::span<const std::uint8_t>(prev));
+  const Hash hash = chain_hash(sha, prev, std::string_view(out).substr(1));
+  w.bin(std::span<const std::uint8_t>(hash));
+  return hash;
 }
 
 std::string seal(Envelope& e, Sha256& sha) {
   std::string out;
-  out.reserve(64 + e.kind.size() + e.actor.size() + e.tenant.size() + e.correlation_id.size() +
-              e.op_id.size() + e.client_id.size() + e.payload.size() + 2 * kHashElement);
-  out.push_back(static_cast<char>(kRecordHeader));
-  encode_body(out, e);
-  e.hash = chain_hash(sha, e.prev_hash, std::string_view(out).substr(1));
-  MsgWriter(out).bin(std::span<const std::uint8_t>(e.hash));
+  e.version = kEnvelopeVersion;
+  e.hash = seal_record(out, e.seq, fields_of(e), e.prev_hash, sha);
   return out;
 }
 
@@ -94,8 +121,11 @@ EnvelopeView decode_envelope(std::string_view record) {
   v.payload = r.skip();
   v.prev_hash = read_hash(r, "prev_hash");
   const auto body_end = r.offset();
+  // The hash element is outside what the hash covers, so only one encoding of it is accepted:
+  // bin8 of 32 bytes, ending the record. Otherwise it could be re-encoded unnoticed.
+  if (record.size() - body_end != kHashElement || static_cast<std::uint8_t>(record[body_end]) != 0xc4)
+    throw DecodeError("hash is not a bin8 of 32 bytes ending the record");
   v.hash = read_hash(r, "hash");
-  if (!r.at_end()) throw DecodeError("trailing bytes after the envelope");
   v.hashed_body = record.substr(1, body_end - 1);
   return v;
 }

@@ -54,6 +54,19 @@ struct EnvelopeView {
 // The chain hash of a record whose elements 0..11 encode to `body` (without array header).
 Hash chain_hash(Sha256& sha, const Hash& prev, std::string_view body);
 
+// Appends elements 2..10 (ts_us through payload) to `out`: everything that does not depend on the
+// record's place in the chain, so callers can encode it before the writer assigns seq and
+// prev_hash. An empty payload is encoded as nil.
+void encode_fields(std::string& out, std::int64_t ts_us, std::string_view kind,
+                   std::uint32_t kind_version, std::string_view actor, std::string_view tenant,
+                   std::string_view correlation_id, std::string_view op_id,
+                   std::string_view client_id, std::string_view payload);
+
+// Writes the whole record into `out` (replacing its contents) from its seq, its encoded fields
+// (encode_fields) and prev_hash; returns the record's hash.
+Hash seal_record(std::string& out, std::uint64_t seq, std::string_view fields, const Hash& prev,
+                 Sha256& sha);
+
 // Encodes `e`, computing e.hash from e.prev_hash; returns the record bytes.
 std::string seal(Envelope& e, Sha256& sha);
 

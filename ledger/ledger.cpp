@@ -136,6 +136,7 @@ namespace {
 
 struct PendingAppend {
   AppendRequest request;
+  std::vector<std::string> fields;  // each event's encode_fields(), made on the caller's thread
   AppendHandler handler;
   std::chrono::steady_clock::time_point enqueued;
 };
@@ -180,6 +181,7 @@ class Ledger::Impl {
       last_checkpoint_ts_ = cps.back().ts_us;
     }
     if (metrics) register_metrics(*metrics);
+    keep_zero_tail();
     writer_ = std::thread([this] { run(); });
   }
 
@@ -288,6 +290,13 @@ class Ledger::Impl {
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+        // Closed-loop callers answered by the last commit append again within microseconds;
+        // waiting that long lets them share the next transaction (and its fsync) instead of
+        // forming a second group that alternates with the first.
+        if (last_appends_ > 1 && queue_.size() < last_appends_ && options_.commit_wait.count() > 0) {
+          const auto bound = std::min<std::chrono::steady_clock::duration>(options_.commit_wait, last_commit_ / 2);
+          cv_.wait_for(lock, bound, [&] { return closing_ || queue_.size() >= last_appends_; });
+        }
         std::size_t events = 0;
         while (!queue_.empty() && (batch.empty() || events < options_.max_batch)) {
           if (auto* a = std::get_if<PendingAppend>(&queue_.front()))
@@ -351,6 +360,8 @@ class Ledger::Impl {
       }
     }
     const auto t1 = std::chrono::steady_clock::now();
+    last_commit_ = t1 - t0;
+    last_appends_ = w.outcomes.size();
     {
       std::lock_guard lock(head_mu_);
       head_.seq = w.seq;
@@ -368,7 +379,7 @@ class Ledger::Impl {
 
     // Tell the subscribers first, so anything a subscriber does synchronously is visible to a
     // caller by the time its acknowledgement arrives; then answer in batch order.
-    if (w.committed && !w.committed->events.empty()) {
+    if (w.committed && !w.committed->records.empty()) {
       w.committed->head = head();
       subscribers_->publish(w.committed);
     }
@@ -387,6 +398,15 @@ class Ledger::Impl {
         std::get<Barrier>(item).done.set_value();
       }
     }
+    keep_zero_tail();
+  }
+
+  void keep_zero_tail() {
+    try {
+      store_->keep_zero_tail(options_.preallocate);
+    } catch (const std::exception& e) {
+      log_->warn("cannot preallocate the ledger file: {}", e.what());
+    }
   }
 
   // Writes the batch into `txn`. Pure with respect to the Impl's state (it only reads head_),
@@ -403,7 +423,7 @@ class Ledger::Impl {
     if (publish) w.committed = std::make_shared<CommittedBatch>();
     for (auto& item : batch) {
       if (auto* a = std::get_if<PendingAppend>(&item)) {
-        w.outcomes.push_back(fill_append(txn, a->request, w, publish));
+        w.outcomes.push_back(fill_append(txn, a->request, a->fields, w, publish));
       } else if (auto* s = std::get_if<PendingSnapshot>(&item)) {
         const bool ok = s->snapshot.seq <= w.seq;
         if (ok)
@@ -431,7 +451,8 @@ class Ledger::Impl {
     return w;
   }
 
-  AppendOutcome fill_append(MDB_txn* txn, AppendRequest& r, Work& w, bool publish) {
+  AppendOutcome fill_append(MDB_txn* txn, const AppendRequest& r, const std::vector<std::string>& fields,
+                            Work& w, bool publish) {
     std::string okey;
     if (r.request_digest) {
       okey = op_key(r.tenant, r.op_id);
@@ -447,30 +468,22 @@ class Ledger::Impl {
       if (rc != MDB_NOTFOUND) check(rc, "read op index");
     }
     AppendOutcome out{AppendStatus::appended, 0, 0, {}, {}};
-    for (const auto& d : r.events) {
-      Envelope e;
-      e.seq = w.seq + 1;
-      e.ts_us = r.ts_us;
-      e.kind = d.kind;
-      e.kind_version = d.kind_version;
-      e.actor = d.actor;
-      e.tenant = r.tenant;
-      e.correlation_id = r.correlation_id;
-      e.op_id = r.op_id;
-      e.client_id = r.client_id;
-      e.payload = d.payload;
-      e.prev_hash = w.hash;
-      const std::string record = seal(e, sha_);
-      const std::string key = seq_key(e.seq);
-      put(txn, store_->log_db(), key, record, MDB_APPEND, "append record");
-      put(txn, store_->by_actor_db(), e.actor, key, 0, "index by actor");
-      w.seq = e.seq;
-      w.hash = e.hash;
-      w.ts_us = e.ts_us;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const std::uint64_t seq = w.seq + 1;
+      const Hash hash = seal_record(record_, seq, fields[i], w.hash, sha_);
+      const std::string key = seq_key(seq);
+      put(txn, store_->log_db(), key, record_, MDB_APPEND, "append record");
+      put(txn, store_->by_actor_db(), r.events[i].actor, key, 0, "index by actor");
+      w.seq = seq;
+      w.hash = hash;
+      w.ts_us = r.ts_us;
       ++w.appended_events;
-      if (out.first_seq == 0) out.first_seq = e.seq;
-      out.last_seq = e.seq;
-      if (publish) w.committed->events.push_back(std::move(e));
+      if (out.first_seq == 0) out.first_seq = seq;
+      out.last_seq = seq;
+      if (publish) {
+        if (w.committed->records.empty()) w.committed->first_seq = seq;
+        w.committed->records.push_back(record_);
+      }
     }
     if (r.request_digest) {
       OpRecord op{out.first_seq, out.last_seq, *r.request_digest, r.result};
@@ -492,6 +505,7 @@ class Ledger::Impl {
   std::shared_ptr<SubscriberList> subscribers_;
   std::shared_ptr<spdlog::logger> log_;
   Sha256 sha_;
+  std::string record_;  // the record being sealed, reused
 
   std::mutex close_mu_;
   std::mutex mu_;
@@ -504,6 +518,8 @@ class Ledger::Impl {
   std::uint64_t last_checkpoint_seq_ = 0;
   std::int64_t last_checkpoint_ts_ = 0;
   bool failed_ = false;
+  std::size_t last_appends_ = 0;                   // appenders answered by the last commit
+  std::chrono::steady_clock::duration last_commit_{};
   std::thread writer_;
 
   runtime::metrics::Counter* status_counters_[5] = {};
@@ -532,7 +548,16 @@ void Ledger::append(AppendRequest request, AppendHandler handler) {
     handler(AppendOutcome{AppendStatus::invalid, 0, 0, {}, std::move(problem)});
     return;
   }
-  impl_->submit(PendingAppend{std::move(request), std::move(handler), std::chrono::steady_clock::now()});
+  // Everything about the records that does not depend on their place in the chain is encoded
+  // here, on the caller's thread, so the single writer only seals and stores.
+  std::vector<std::string> fields(request.events.size());
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const auto& e = request.events[i];
+    encode_fields(fields[i], request.ts_us, e.kind, e.kind_version, e.actor, request.tenant,
+                  request.correlation_id, request.op_id, request.client_id, e.payload);
+  }
+  impl_->submit(PendingAppend{std::move(request), std::move(fields), std::move(handler),
+                              std::chrono::steady_clock::now()});
 }
 
 void Ledger::put_snapshot(std::string name, SnapshotRecord snapshot,

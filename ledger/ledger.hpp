@@ -29,6 +29,13 @@ struct LedgerOptions {
   bool sync = true;
   std::uint64_t checkpoint_every = 10'000;
   std::chrono::seconds checkpoint_interval{60};
+  // Group commit: after a commit that answered several appenders, wait up to this long (and at
+  // most half that commit's duration) for as many requests before starting the next one, so
+  // callers that append again at once share a transaction instead of alternating between two.
+  std::chrono::microseconds commit_wait{300};
+  // Keep this much zero-filled space after the last used page of data.mdb, written ahead in
+  // chunks of this size (0 disables); see Store::keep_zero_tail.
+  std::size_t preallocate = 16u << 20;
 };
 
 // One event proposed by an actor. The payload is one encoded MessagePack object.
@@ -70,9 +77,11 @@ struct AppendOutcome {
 
 using AppendHandler = runtime::UniqueFunction<void(AppendOutcome)>;
 
-// Events of one committed transaction, in order, handed to tail subscribers.
+// The records of one committed transaction, exactly as stored, in seq order from first_seq,
+// handed to tail subscribers (decode each with decode_envelope()).
 struct CommittedBatch {
-  std::vector<Envelope> events;
+  std::uint64_t first_seq = 0;
+  std::vector<std::string> records;
   Head head;
 };
 

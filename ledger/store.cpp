@@ -1,6 +1,7 @@
 #include "ledger/store.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <mutex>
@@ -141,6 +142,32 @@ void Store::grow_map(std::size_t at_least) {
   std::size_t next = info.me_mapsize * 2;
   while (next < at_least) next *= 2;
   check(mdb_env_set_mapsize(env_, next), "mdb_env_set_mapsize");
+}
+
+std::size_t Store::keep_zero_tail(std::size_t chunk) {
+  if (chunk == 0 || options_.read_only) return 0;
+  MDB_envinfo info{};
+  MDB_stat st{};
+  check(mdb_env_info(env_, &info), "mdb_env_info");
+  check(mdb_env_stat(env_, &st), "mdb_env_stat");
+  int fd = -1;
+  check(mdb_env_get_fd(env_, &fd), "mdb_env_get_fd");
+  struct stat fs {};
+  if (::fstat(fd, &fs) != 0) return 0;
+  const auto used = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize;
+  const auto size = static_cast<std::uint64_t>(fs.st_size);
+  if (size > used && size - used >= chunk / 2) return 0;
+  const std::uint64_t target = std::min<std::uint64_t>(std::max(size, used) + chunk, info.me_mapsize);
+  static const std::string zeros(1u << 20, '\0');
+  std::uint64_t at = std::max(size, used);
+  while (at < target) {
+    const auto n = std::min<std::uint64_t>(zeros.size(), target - at);
+    const auto w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(at));
+    if (w <= 0) break;  // out of disk: LMDB will report it on the next commit
+    at += static_cast<std::uint64_t>(w);
+  }
+  if (options_.sync) ::fdatasync(fd);
+  return at - std::max(size, used);
 }
 
 Head Store::head() const {

@@ -169,9 +169,15 @@ class Store {
   std::size_t map_size() const;
   std::uint64_t file_size() const;
 
-  // ---- writes, only from the ledger's writer thread ----
+  // ---- writes, only from the ledger's writer thread, between transactions ----
   // Doubles the map (or more, to fit `at_least`). Waits for in-process readers to finish.
   void grow_map(std::size_t at_least = 0);
+  // When fewer than chunk/2 bytes of zeros follow the last used page of data.mdb, appends
+  // `chunk` bytes of zeros (never past the map size) and syncs them. On ext4 and similar, a
+  // commit that grows the file must also journal the new size, which makes its fdatasync
+  // several times slower; writing pages into space that already exists avoids that (the same
+  // reason databases zero-fill their write-ahead log segments). Returns the bytes added.
+  std::size_t keep_zero_tail(std::size_t chunk);
 
  private:
   friend class ReadTxn;

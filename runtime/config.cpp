@@ -26,6 +26,8 @@ struct Raw {
   std::size_t ledger_map_size_mb, ledger_max_batch;
   bool ledger_sync;
   std::uint64_t ledger_checkpoint_every, ledger_checkpoint_interval_s, ledger_snapshot_every;
+  std::uint64_t ledger_commit_wait_us;
+  std::size_t ledger_preallocate_mb;
   unsigned runtime_io_threads, runtime_media_workers;
   bool runtime_pin_media_workers;
   std::string log_format, log_level;
@@ -67,6 +69,10 @@ po::options_description settings(Raw& r) {
        "Write a signed checkpoint at least this often in seconds while events arrive (0 disables).")
     ("ledger.snapshot_every", po::value(&r.ledger_snapshot_every)->default_value(d.ledger.snapshot_every),
        "Snapshot the node state after this many events so restarts replay less (0 disables; a snapshot is always written at shutdown).")
+    ("ledger.commit_wait_us", po::value(&r.ledger_commit_wait_us)->default_value(static_cast<std::uint64_t>(d.ledger.commit_wait.count())),
+       "After a commit that answered several appenders, wait up to this long (at most half that commit's duration) for as many requests before the next commit (0 disables).")
+    ("ledger.preallocate_mb", po::value(&r.ledger_preallocate_mb)->default_value(d.ledger.preallocate_mb),
+       "Zero-fill the ledger file this many MiB ahead of its last used page, so commits do not grow the file (0 disables).")
     ("runtime.io_threads", po::value(&r.runtime_io_threads)->default_value(d.runtime.io_threads),
        "Threads running the control-plane io_context (0: one per core).")
     ("runtime.media_workers", po::value(&r.runtime_media_workers)->default_value(d.runtime.media_workers),
@@ -121,6 +127,9 @@ Config finish(const Raw& r) {
   c.ledger.checkpoint_interval = std::chrono::seconds(
       in_range<std::uint64_t>(r.ledger_checkpoint_interval_s, 0, 86'400, "ledger.checkpoint_interval_s"));
   c.ledger.snapshot_every = r.ledger_snapshot_every;
+  c.ledger.commit_wait = std::chrono::microseconds(
+      in_range<std::uint64_t>(r.ledger_commit_wait_us, 0, 100'000, "ledger.commit_wait_us"));
+  c.ledger.preallocate_mb = in_range<std::size_t>(r.ledger_preallocate_mb, 0, 4096, "ledger.preallocate_mb");
   c.runtime.io_threads = in_range(r.runtime_io_threads, 0u, 1024u, "runtime.io_threads");
   c.runtime.media_workers = in_range(r.runtime_media_workers, 0u, 1024u, "runtime.media_workers");
   c.runtime.pin_media_workers = r.runtime_pin_media_workers;
@@ -240,7 +249,9 @@ std::string render_config(const Config& c) {
     << "[ledger]\nmap_size_mb = " << c.ledger.map_size_mb << "\nmax_batch = " << c.ledger.max_batch
     << "\nsync = " << bool_text(c.ledger.sync) << "\ncheckpoint_every = " << c.ledger.checkpoint_every
     << "\ncheckpoint_interval_s = " << c.ledger.checkpoint_interval.count()
-    << "\nsnapshot_every = " << c.ledger.snapshot_every << "\n"
+    << "\nsnapshot_every = " << c.ledger.snapshot_every
+    << "\ncommit_wait_us = " << c.ledger.commit_wait.count()
+    << "\npreallocate_mb = " << c.ledger.preallocate_mb << "\n"
     << "[runtime]\nio_threads = " << c.runtime.io_threads << "\nmedia_workers = " << c.runtime.media_workers
     << "\npin_media_workers = " << bool_text(c.runtime.pin_media_workers) << "\n"
     << "[log]\nformat = " << c.log.format << "\nlevel = " << c.log.level << "\n"

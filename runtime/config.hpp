@@ -27,6 +27,8 @@ struct LedgerConfig {
   std::uint64_t checkpoint_every = 10'000;
   std::chrono::seconds checkpoint_interval{60};
   std::uint64_t snapshot_every = 100'000;
+  std::chrono::microseconds commit_wait{300};
+  std::size_t preallocate_mb = 16;
 };
 
 struct RuntimeConfig {

@@ -33,15 +33,13 @@ void ReadModel::attach() {
 void ReadModel::on_batch(const std::shared_ptr<const ledger::CommittedBatch>& batch) {
   {
     std::unique_lock lock(mu_);
-    for (const auto& e : batch->events) {
-      if (e.seq != projection_.seq() + 1) {
-        // Cannot happen while this is the only subscriber started before any append; if it
-        // does, the read model is wrong and must say so rather than go on silently.
-        runtime::logger("read_model")->critical("read model gap: expected seq {}, got {}",
-                                                projection_.seq() + 1, e.seq);
-      }
-      projection_.apply(e);
+    if (batch->first_seq != projection_.seq() + 1) {
+      // Cannot happen while the read model subscribes before any append; if it does, it is
+      // wrong and must say so rather than go on silently.
+      runtime::logger("read_model")->critical("read model gap: expected seq {}, got {}",
+                                              projection_.seq() + 1, batch->first_seq);
     }
+    for (const auto& record : batch->records) projection_.apply(ledger::decode_envelope(record));
   }
   maybe_snapshot();
 }

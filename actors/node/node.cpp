@@ -64,6 +64,8 @@ void Node::start() {
   lo.sync = config_.ledger.sync;
   lo.checkpoint_every = config_.ledger.checkpoint_every;
   lo.checkpoint_interval = config_.ledger.checkpoint_interval;
+  lo.commit_wait = config_.ledger.commit_wait;
+  lo.preallocate = config_.ledger.preallocate_mb << 20;
   ledger_ = ledger::Ledger::open(lo, *clock_, metrics_.get());
   if (!config_.ledger.sync)
     log->warn("ledger.sync is false: a crash can lose acknowledged events (benchmarks only)");

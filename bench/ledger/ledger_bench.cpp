@@ -258,7 +258,7 @@ AppendResult run_appends(const Options& o, const fs::path& work, int appenders, 
   batches.reserve(events);
   auto sub = ledger->subscribe([&](const std::shared_ptr<const ledger::CommittedBatch>& b) {
     std::lock_guard lock(batches_mu);
-    batches.emplace_back(b->events.front().seq, static_cast<std::uint32_t>(b->events.size()));
+    batches.emplace_back(b->first_seq, static_cast<std::uint32_t>(b->records.size()));
   });
 
   std::vector<std::uint64_t> share(static_cast<std::size_t>(appenders), events / static_cast<std::uint64_t>(appenders));

@@ -92,6 +92,17 @@ TEST(Envelope, EveryFlippedByteIsCaught) {
   }
 }
 
+TEST(Envelope, TheHashElementHasExactlyOneEncoding) {
+  Sha256 sha;
+  auto e = sample(1, Hash{});
+  const auto rec = seal(e, sha);
+  // Re-encode the trailing bin8 hash as bin16: same value, different bytes, outside the hash.
+  std::string bin16 = rec.substr(0, rec.size() - 34);
+  bin16 += std::string("\xc5\x00\x20", 3);
+  bin16 += rec.substr(rec.size() - 32);
+  EXPECT_THROW(decode_envelope(bin16), DecodeError);
+}
+
 TEST(Envelope, RejectsOtherShapes) {
   EXPECT_THROW(decode_envelope(""), DecodeError);
   EXPECT_THROW(decode_envelope(std::string(40, '\x90')), DecodeError);

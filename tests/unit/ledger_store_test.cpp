@@ -224,8 +224,10 @@ TEST_F(LedgerTest, SubscribersSeeEveryCommittedEventInOrder) {
   std::vector<std::uint64_t> seen;
   auto sub = l->subscribe([&](const std::shared_ptr<const CommittedBatch>& b) {
     std::lock_guard lock(mu);
-    for (const auto& e : b->events) seen.push_back(e.seq);
-    EXPECT_EQ(b->head.seq, b->events.back().seq);
+    for (const auto& rec : b->records) seen.push_back(decode_envelope(rec).seq);
+    EXPECT_EQ(b->first_seq, decode_envelope(b->records.front()).seq);
+    EXPECT_EQ(b->head.seq, b->first_seq + b->records.size() - 1);
+    EXPECT_EQ(b->head.hash, decode_envelope(b->records.back()).hash);
   });
   for (int i = 0; i < 20; ++i) append_sync(*l, request("ss_a", std::to_string(i), 2));
   {
