@@ -41,6 +41,11 @@ class NodeStartsOnDefaults(unittest.TestCase):
                 for name in (b"omnicast_build_info", b"omnicast_ledger_head_seq",
                              b"omnicast_http_requests_total", b"process_resident_memory_bytes"):
                     self.assertIn(name, metrics)
+                # The audit tool reads the ledger while the node has it open.
+                verify = subprocess.run([os.environ["OMNICAST_REPLAY_BIN"], "verify"], cwd=cwd,
+                                        capture_output=True, text=True, timeout=60)
+                self.assertEqual(verify.returncode, 0, verify.stderr)
+                self.assertIn("verify: OK", verify.stdout)
                 # An idle node stays under 64 MiB (sanitizer shadow memory does not count).
                 if os.environ.get("OMNICAST_SANITIZED") != "1":
                     self.assertLess(node.peak_rss_bytes(), 64 << 20)
