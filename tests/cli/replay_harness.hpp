@@ -168,39 +168,34 @@ class Domain {
   Domain(TestLedger& ledger, std::string tenant) : ledger_(ledger), tenant_(std::move(tenant)) {}
 
   std::vector<std::uint64_t> session(const std::string& id, const ss::Command& c, std::int64_t ts_us) {
-    auto& state = sessions_[id];
-    const auto decision = ss::decide(state, c, domain::Ctx{ts_us, nullptr});
-    if (decision.refused()) {
-      ADD_FAILURE() << ss::command_name(c) << " refused: " << decision.refusal().message;
-      return {};
-    }
-    std::vector<ledger::EventDraft> drafts;
-    for (const auto& e : decision.events()) {
-      drafts.push_back(domain::to_draft(e, id));
-      state = ss::apply(std::move(state), e, domain::Stamp{ts_us, id, tenant_});
-    }
-    return drafts.empty() ? std::vector<std::uint64_t>{} : ledger_.append(ts_us, tenant_, std::move(drafts));
+    return run(sessions_, id, c, ts_us);
   }
-
   std::vector<std::uint64_t> room(const std::string& id, const rm::Command& c, std::int64_t ts_us) {
-    auto& state = rooms_[id];
-    const auto decision = rm::decide(state, c, domain::Ctx{ts_us, nullptr});
-    if (decision.refused()) {
-      ADD_FAILURE() << rm::command_name(c) << " refused: " << decision.refusal().message;
-      return {};
-    }
-    std::vector<ledger::EventDraft> drafts;
-    for (const auto& e : decision.events()) {
-      drafts.push_back(domain::to_draft(e, id));
-      state = rm::apply(std::move(state), e, domain::Stamp{ts_us, id, tenant_});
-    }
-    return drafts.empty() ? std::vector<std::uint64_t>{} : ledger_.append(ts_us, tenant_, std::move(drafts));
+    return run(rooms_, id, c, ts_us);
   }
 
   const ss::State& session_state(const std::string& id) { return sessions_[id]; }
   const rm::State& room_state(const std::string& id) { return rooms_[id]; }
 
  private:
+  // decide, apply and command_name are the aggregate's own, found by argument-dependent lookup.
+  template <class State, class Command>
+  std::vector<std::uint64_t> run(std::map<std::string, State>& states, const std::string& id,
+                                 const Command& c, std::int64_t ts_us) {
+    auto& state = states[id];
+    const auto decision = decide(state, c, domain::Ctx{ts_us, nullptr});
+    if (decision.refused()) {
+      ADD_FAILURE() << command_name(c) << " refused: " << decision.refusal().message;
+      return {};
+    }
+    std::vector<ledger::EventDraft> drafts;
+    for (const auto& e : decision.events()) {
+      drafts.push_back(domain::to_draft(e, id));
+      state = apply(std::move(state), e, domain::Stamp{ts_us, id, tenant_});
+    }
+    return drafts.empty() ? std::vector<std::uint64_t>{} : ledger_.append(ts_us, tenant_, std::move(drafts));
+  }
+
   TestLedger& ledger_;
   std::string tenant_;
   std::map<std::string, ss::State> sessions_;
