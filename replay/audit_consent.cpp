@@ -137,6 +137,12 @@ class Tracker {
                      t.reason = p.reason;
                      members_.clear();
                    },
+                   // Roulette pairing changes who sees whom, not who is present.
+                   [&](const rm::PairMatched& p) { t.detail = "paired " + p.a + " with " + p.b; },
+                   [&](const rm::PairEnded& p) {
+                     t.detail = "pair " + p.a + " / " + p.b + " ended";
+                     t.reason = p.reason;
+                   },
                },
                e);
     reconcile(r);

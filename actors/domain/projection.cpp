@@ -1,5 +1,6 @@
 #include "actors/domain/projection.hpp"
 
+#include "actors/domain/audit.hpp"
 #include "actors/domain/event_codec.hpp"
 #include "ledger/cursor.hpp"
 
@@ -17,6 +18,11 @@ void Projection::apply_view(const V& e) {
     } else if (auto rv = from_payload<room::Event>(e.kind, e.kind_version, e.payload)) {
       auto& r = state_.rooms[std::string(e.actor)];
       r = room::apply(std::move(r), *rv, stamp);
+    } else if (auto pv = from_payload<participant::Event>(e.kind, e.kind_version, e.payload)) {
+      auto& p = state_.participants[std::string(e.actor)];
+      p = participant::apply(std::move(p), *pv, stamp);
+    } else if (from_payload<audit::Event>(e.kind, e.kind_version, e.payload)) {
+      ++state_.audit_records;
     } else {
       ++unknown_;
     }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/domain/participant.hpp"
 #include "actors/domain/room.hpp"
 #include "actors/domain/stream_session.hpp"
 #include "ledger/envelope.hpp"
@@ -18,11 +19,15 @@ namespace omnicast::domain {
 struct NodeState {
   std::map<std::string, stream_session::State> sessions;
   std::map<std::string, room::State> rooms;
+  std::map<std::string, participant::State> participants;  // by device
+  std::uint64_t audit_records = 0;                         // quota.denied, auth.denied
 
   template <class S, class V>
   static void fields(S& s, V& v) {
     v("sessions", s.sessions);
     v("rooms", s.rooms);
+    v("participants", s.participants);
+    v("audit_records", s.audit_records);
   }
   bool operator==(const NodeState&) const = default;
 
@@ -32,7 +37,7 @@ struct NodeState {
 
 // Format of the "node" snapshot's state bytes; bump when NodeState's encoding changes in a way
 // old code cannot read, and old snapshots are then ignored (the node replays from the start).
-inline constexpr std::uint32_t kSnapshotFormat = 1;
+inline constexpr std::uint32_t kSnapshotFormat = 2;
 inline constexpr const char* kSnapshotName = "node";
 
 class Projection {

@@ -40,8 +40,32 @@ Decision<Event> decide_open(const State& s, const Open& c) {
     case Mode::roulette:
     case Mode::stage: break;  // 0 means unbounded
   }
-  return Events{Opened{c.mode, capacity}};
+  if (!c.session_id.empty() && !runtime::is_valid_id(c.session_id)) return invalid("session_id is not a valid id");
+  return Events{Opened{c.mode, capacity, c.session_id}};
 }
+
+// Roulette decisions are built step by step on a scratch copy of the state, so each pairing sees
+// the waiting list the previous events leave behind.
+class RouletteScript {
+ public:
+  explicit RouletteScript(const State& s) : scratch_(s) {}
+  void add(Event e) {
+    scratch_ = apply(std::move(scratch_), e, Stamp{0, scratch_.id, scratch_.tenant});
+    events_.push_back(std::move(e));
+  }
+  // Pairs `p` (waiting) with the longest-waiting member other than p and `not_with`, if any.
+  void pair(const std::string& p, const std::string& not_with = {}) {
+    if (scratch_.partners.count(p)) return;
+    for (const auto& w : scratch_.waiting)
+      if (w != p && w != not_with) return add(PairMatched{w, p});
+  }
+  const State& state() const { return scratch_; }
+  Events take() { return std::move(events_); }
+
+ private:
+  State scratch_;
+  Events events_;
+};
 
 Decision<Event> decide_join(const State& s, const Join& c) {
   if (s.phase != Phase::open) return not_open("join", s);
@@ -54,7 +78,43 @@ Decision<Event> decide_join(const State& s, const Join& c) {
                                     std::to_string(s.capacity) + ")"};
   if (s.mode == Mode::stage && c.role == Role::pub && s.publishers() > 0)
     return Refusal{"publisher_taken", "stage room " + s.id + " already has its publisher"};
-  return Events{Joined{c.participant, c.device, c.role}};
+  if (s.mode != Mode::roulette) return Events{Joined{c.participant, c.device, c.role}};
+  RouletteScript script(s);
+  script.add(Joined{c.participant, c.device, c.role});
+  script.pair(c.participant);
+  return script.take();
+}
+
+Decision<Event> decide_leave(const State& s, const Leave& c) {
+  if (s.phase != Phase::open) return not_open("leave", s);
+  if (!s.members.count(c.participant)) return Refusal{"not_a_member", c.participant + " is not in room " + s.id};
+  auto it = s.partners.find(c.participant);
+  if (it == s.partners.end()) return Events{Left{c.participant, c.reason}};
+  const std::string partner = it->second;
+  RouletteScript script(s);
+  script.add(PairEnded{c.participant, partner, "left"});
+  script.add(Left{c.participant, c.reason});
+  script.pair(partner);
+  return script.take();
+}
+
+Decision<Event> decide_next(const State& s, const Next& c) {
+  if (s.phase != Phase::open) return not_open("next", s);
+  if (s.mode != Mode::roulette)
+    return Refusal{"illegal_transition", "next is only for roulette rooms; room " + s.id + " is " +
+                                             std::string(to_string(s.mode))};
+  if (!s.members.count(c.participant)) return Refusal{"not_a_member", c.participant + " is not in room " + s.id};
+  auto it = s.partners.find(c.participant);
+  RouletteScript script(s);
+  if (it == s.partners.end()) {
+    script.pair(c.participant);  // waiting: take whoever else waits
+    return script.take();
+  }
+  const std::string partner = it->second;
+  script.add(PairEnded{c.participant, partner, "next"});
+  script.pair(c.participant, partner);
+  script.pair(partner, c.participant);
+  return script.take();
 }
 
 }  // namespace
@@ -80,7 +140,7 @@ std::size_t State::publishers() const {
 }
 
 std::string_view command_name(const Command& c) noexcept {
-  static constexpr std::string_view names[] = {"open", "join", "leave", "close"};
+  static constexpr std::string_view names[] = {"open", "join", "leave", "close", "next"};
   return names[c.index()];
 }
 
@@ -89,20 +149,18 @@ Decision<Event> decide(const State& s, const Command& command, const Ctx&) {
       overloaded{
           [&](const Open& c) -> Decision<Event> { return decide_open(s, c); },
           [&](const Join& c) -> Decision<Event> { return decide_join(s, c); },
-          [&](const Leave& c) -> Decision<Event> {
-            if (s.phase != Phase::open) return not_open("leave", s);
-            if (!s.members.count(c.participant))
-              return Refusal{"not_a_member", c.participant + " is not in room " + s.id};
-            return Events{Left{c.participant, c.reason}};
-          },
+          [&](const Leave& c) -> Decision<Event> { return decide_leave(s, c); },
           [&](const Close& c) -> Decision<Event> {
             if (s.phase != Phase::open) return not_open("close", s);
-            // Everyone still present leaves first, so presence intervals always end.
+            // Pairs end and everyone still present leaves first, so every interval ends.
             Events out;
+            for (const auto& [a, b] : s.partners)
+              if (a < b) out.push_back(PairEnded{a, b, "room_closed"});
             for (const auto& [p, m] : s.members) out.push_back(Left{p, "room_closed"});
             out.push_back(Closed{c.reason});
             return out;
           },
+          [&](const Next& c) -> Decision<Event> { return decide_next(s, c); },
       },
       command);
 }
@@ -115,10 +173,31 @@ State apply(State s, const Event& event, const Stamp& stamp) {
                    s.phase = Phase::open;
                    s.mode = e.mode;
                    s.capacity = e.capacity;
+                   s.session_id = e.session_id;
                    s.opened_us = stamp.ts_us;
                  },
-                 [&](const Joined& e) { s.members[e.participant] = Member{e.device, e.role, stamp.ts_us}; },
-                 [&](const Left& e) { s.members.erase(e.participant); },
+                 [&](const Joined& e) {
+                   s.members[e.participant] = Member{e.device, e.role, stamp.ts_us};
+                   if (s.mode == Mode::roulette) s.waiting.push_back(e.participant);
+                 },
+                 [&](const Left& e) {
+                   s.members.erase(e.participant);
+                   std::erase(s.waiting, e.participant);
+                 },
+                 [&](const PairMatched& e) {
+                   std::erase(s.waiting, e.a);
+                   std::erase(s.waiting, e.b);
+                   s.partners[e.a] = e.b;
+                   s.partners[e.b] = e.a;
+                 },
+                 [&](const PairEnded& e) {
+                   s.partners.erase(e.a);
+                   s.partners.erase(e.b);
+                   // Both wait again, the one who ended the pair first.
+                   for (const auto& p : {e.a, e.b})
+                     if (s.members.count(p) && std::find(s.waiting.begin(), s.waiting.end(), p) == s.waiting.end())
+                       s.waiting.push_back(p);
+                 },
                  [&](const Closed&) {
                    s.phase = Phase::closed;
                    s.closed_us = stamp.ts_us;

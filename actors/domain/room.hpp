@@ -33,10 +33,15 @@ struct Member {
 struct State {
   std::string id;
   std::string tenant;
+  std::string session_id;  // the session this room hosts
   Phase phase = Phase::none;
   Mode mode = Mode::party;
   std::uint32_t capacity = 0;  // most members at once; 0: no limit
   std::map<std::string, Member> members;
+  // Roulette only: members waiting for a partner, in arrival order, and who is paired with whom
+  // (both directions).
+  std::vector<std::string> waiting;
+  std::map<std::string, std::string> partners;
   runtime::Micros opened_us = 0;
   runtime::Micros closed_us = 0;
   std::uint64_t events = 0;
@@ -45,10 +50,13 @@ struct State {
   static void fields(S& s, V& v) {
     v("id", s.id);
     v("tenant", s.tenant);
+    v("session_id", s.session_id);
     v("phase", s.phase);
     v("mode", s.mode);
     v("capacity", s.capacity);
     v("members", s.members);
+    v("waiting", s.waiting);
+    v("partners", s.partners);
     v("opened_us", s.opened_us);
     v("closed_us", s.closed_us);
     v("events", s.events);
@@ -62,10 +70,12 @@ struct Opened {
   static constexpr std::uint32_t version = 1;
   Mode mode = Mode::party;
   std::uint32_t capacity = 0;
+  std::string session_id;
   template <class S, class V>
   static void fields(S& s, V& v) {
     v("mode", s.mode);
     v("capacity", s.capacity);
+    v("session_id", s.session_id);
   }
   bool operator==(const Opened&) const = default;
 };
@@ -103,7 +113,32 @@ struct Closed {
   bool operator==(const Closed&) const = default;
 };
 
-using Event = std::variant<Opened, Joined, Left, Closed>;
+struct PairMatched {
+  static constexpr std::string_view kind = "room.pair.matched";
+  static constexpr std::uint32_t version = 1;
+  std::string a, b;  // a waited longer
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("a", s.a);
+    v("b", s.b);
+  }
+  bool operator==(const PairMatched&) const = default;
+};
+struct PairEnded {
+  static constexpr std::string_view kind = "room.pair.ended";
+  static constexpr std::uint32_t version = 1;
+  std::string a, b;
+  std::string reason;  // next, left, room_closed
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("a", s.a);
+    v("b", s.b);
+    v("reason", s.reason);
+  }
+  bool operator==(const PairEnded&) const = default;
+};
+
+using Event = std::variant<Opened, Joined, Left, Closed, PairMatched, PairEnded>;
 
 // The circle cap and party cap come from configuration through the command, so decide() stays
 // pure; duo's two and stage's single publisher are fixed by the mode.
@@ -111,6 +146,7 @@ struct Open {
   std::string room_id, tenant;
   Mode mode = Mode::party;
   std::uint32_t capacity = 0;
+  std::string session_id;
 };
 struct Join {
   std::string participant, device;
@@ -123,8 +159,12 @@ struct Leave {
 struct Close {
   std::string reason = "requested";
 };
+// Roulette: end the participant's pair and pair both with whoever waits (never with each other).
+struct Next {
+  std::string participant;
+};
 
-using Command = std::variant<Open, Join, Leave, Close>;
+using Command = std::variant<Open, Join, Leave, Close, Next>;
 
 std::string_view command_name(const Command& c) noexcept;
 

@@ -101,7 +101,7 @@ std::string_view command_name(const Command& c) noexcept {
   static constexpr std::string_view names[] = {"prepare",        "go_live",         "media_arrived",
                                                "media_lost",     "start_recording", "stop_recording",
                                                "give_consent",   "revoke_consent",  "observe_presence",
-                                               "end",            "archive"};
+                                               "end",            "archive",         "issue_tokens"};
   return names[c.index()];
 }
 
@@ -165,6 +165,11 @@ Decision<Event> decide(const State& s, const Command& command, const Ctx&) {
             if (s.live) out.push_back(LiveOff{"session_end"});
             out.push_back(Ending{c.reason});
             return out;
+          },
+          [&](const IssueTokens&) -> Decision<Event> {
+            if (s.phase == Phase::none || s.phase == Phase::archived)
+              return illegal("issue_tokens", s, "prepared, publishing, live or ending");
+            return Events{};
           },
           [&](const Archive& c) -> Decision<Event> {
             if (s.phase != Phase::ending) return illegal("archive", s, "ending");

@@ -214,9 +214,12 @@ struct End {
 struct Archive {
   std::string replay_media_id;
 };
+// Tokens may be issued for any session that is not archived. Decides no events; it exists so
+// that issuing goes through the session's mailbox (and its idempotency record) like any command.
+struct IssueTokens {};
 
 using Command = std::variant<Prepare, GoLive, MediaArrived, MediaLost, StartRecording, StopRecording,
-                             GiveConsent, RevokeConsent, ObservePresence, End, Archive>;
+                             GiveConsent, RevokeConsent, ObservePresence, End, Archive, IssueTokens>;
 
 std::string_view command_name(const Command& c) noexcept;
 

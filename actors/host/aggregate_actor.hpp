@@ -71,14 +71,18 @@ class AggregateActor final : public runtime::Actor {
 
   const std::string& id() const noexcept { return id_; }
 
-  // Thread-safe. The handler runs on this actor's strand.
-  void submit(Command command, CommandMeta meta, Handler handler) {
-    svc_.inflight.fetch_add(1, std::memory_order_relaxed);
-    tell([this, p = Pending{std::move(command), std::move(meta), std::move(handler),
-                            std::chrono::steady_clock::now()}]() mutable {
-      mailbox_.push_back(std::move(p));
-      pump();
-    });
+  // Thread-safe. The reply goes to a completion token (a callback, asio::use_future,
+  // asio::use_awaitable) on its associated executor, by default this actor's strand.
+  template <class Token>
+  auto submit(Command command, CommandMeta meta, Token&& token) {
+    return asio::async_initiate<Token, void(Reply)>(
+        [self = shared_from_this(), this](auto handler, Command c, CommandMeta m) {
+          auto ex = asio::get_associated_executor(handler, strand());
+          enqueue(std::move(c), std::move(m), [h = std::move(handler), ex](Reply r) mutable {
+            asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable { h(std::move(r)); });
+          });
+        },
+        token, std::move(command), std::move(meta));
   }
 
   // The current state, delivered to a completion token (callback, use_future, use_awaitable).
@@ -94,6 +98,15 @@ class AggregateActor final : public runtime::Actor {
     Handler handler;
     std::chrono::steady_clock::time_point received;
   };
+
+  void enqueue(Command command, CommandMeta meta, Handler handler) {
+    svc_.inflight.fetch_add(1, std::memory_order_relaxed);
+    tell([this, p = Pending{std::move(command), std::move(meta), std::move(handler),
+                            std::chrono::steady_clock::now()}]() mutable {
+      mailbox_.push_back(std::move(p));
+      pump();
+    });
+  }
 
   void pump() {
     while (!busy_ && !mailbox_.empty()) {

@@ -133,3 +133,69 @@ TEST(Room, EventsRoundTripThroughTheirPayloads) {
     EXPECT_EQ(*back, e);
   }
 }
+
+namespace {
+std::vector<std::pair<std::string, std::string>> pairs_of(const State& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [a, b] : s.partners)
+    if (a < b) out.emplace_back(a, b);
+  return out;
+}
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+}  // namespace
+
+TEST(Roulette, JoinsPairTheLongestWaitingFirst) {
+  Harness h;
+  h.run(Open{"rm_1", "acme", Mode::roulette, 0});
+  ASSERT_TRUE(h.run(join("a")));
+  EXPECT_EQ(h.last.size(), 1u) << "alone: waits";
+  EXPECT_EQ(h.state.waiting, (std::vector<std::string>{"a"}));
+  ASSERT_TRUE(h.run(join("b")));
+  ASSERT_EQ(h.last.size(), 2u);
+  EXPECT_EQ(std::get<PairMatched>(h.last[1]), (PairMatched{"a", "b"}));
+  h.run(join("c"));
+  h.run(join("d"));
+  EXPECT_EQ(pairs_of(h.state), (Pairs{{"a", "b"}, {"c", "d"}}));
+  EXPECT_TRUE(h.state.waiting.empty());
+}
+
+TEST(Roulette, NextRepairsBothWithOthersNeverWithEachOther) {
+  Harness h;
+  h.run(Open{"rm_1", "acme", Mode::roulette, 0});
+  for (auto p : {"a", "b", "c", "d"}) h.run(join(p));
+  ASSERT_TRUE(h.run(Next{"a"}));
+  // a and b part; a takes c's... no: c and d are paired; nobody waits, so a and b both wait.
+  EXPECT_EQ(pairs_of(h.state), (Pairs{{"c", "d"}}));
+  EXPECT_EQ(h.state.waiting, (std::vector<std::string>{"a", "b"}));
+  // c asks for next: c and d part, c pairs with a (longest waiting), d with b.
+  ASSERT_TRUE(h.run(Next{"c"}));
+  EXPECT_EQ(std::get<PairEnded>(h.last[0]), (PairEnded{"c", "d", "next"}));
+  EXPECT_EQ(pairs_of(h.state), (Pairs{{"a", "c"}, {"b", "d"}}));
+  EXPECT_TRUE(h.state.waiting.empty());
+}
+
+TEST(Roulette, LeavingReturnsThePartnerToTheQueue) {
+  Harness h;
+  h.run(Open{"rm_1", "acme", Mode::roulette, 0});
+  for (auto p : {"a", "b", "c"}) h.run(join(p));
+  ASSERT_TRUE(h.run(Leave{"a", "requested"}));
+  // b is paired again with c, who was waiting.
+  EXPECT_EQ(pairs_of(h.state), (Pairs{{"b", "c"}}));
+  EXPECT_FALSE(h.state.members.count("a"));
+  ASSERT_TRUE(h.run(Close{}));
+  EXPECT_EQ(std::get<PairEnded>(h.last[0]).reason, "room_closed");
+  EXPECT_TRUE(h.state.partners.empty());
+  EXPECT_TRUE(h.state.waiting.empty());
+}
+
+TEST(Roulette, NextOutsideRouletteOrByAStrangerIsRefused) {
+  Harness circle;
+  circle.run(Open{"rm_1", "acme", Mode::circle, 4});
+  circle.run(join("a"));
+  EXPECT_FALSE(circle.run(Next{"a"}));
+  EXPECT_EQ(circle.refusal.code, "illegal_transition");
+  Harness r;
+  r.run(Open{"rm_1", "acme", Mode::roulette, 0});
+  EXPECT_FALSE(r.run(Next{"zed"}));
+  EXPECT_EQ(r.refusal.code, "not_a_member");
+}
