@@ -5,10 +5,16 @@ function(omnicast_target_options target)
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
     -Wno-missing-field-initializers -Werror)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    # GCC 12 reports false positives from inlined std::variant / std::optional code.
-    target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+    # GCC 12 reports false positives from inlined std::variant / std::optional code, and from
+    # Asio's coroutine frame allocator (its operator new/delete pair looks mismatched once inlined).
+    target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized -Wno-mismatched-new-delete)
   endif()
   target_compile_definitions(${target} PUBLIC MSGPACK_NO_BOOST BOOST_ASIO_NO_DEPRECATED)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    # Boost 1.74 only detects C++20 coroutines on GCC or with libc++; clang with libstdc++ has
+    # them too.
+    target_compile_definitions(${target} PUBLIC BOOST_ASIO_HAS_CO_AWAIT BOOST_ASIO_HAS_STD_COROUTINE)
+  endif()
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
 endfunction()
 

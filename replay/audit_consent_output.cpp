@@ -6,9 +6,13 @@
 
 #include "replay/audit_consent.hpp"
 #include "replay/commands.hpp"
-#include "replay/msgpack_json.hpp"
+#include "ledger/msgpack_json.hpp"
 
 namespace omnicast::replay {
+
+using ledger::json_text;
+using ledger::msgpack_to_json;
+using Json = ledger::Json;
 
 namespace {
 

@@ -5,9 +5,13 @@
 #include "actors/domain/projection.hpp"
 #include "ledger/codec.hpp"
 #include "replay/commands.hpp"
-#include "replay/msgpack_json.hpp"
+#include "ledger/msgpack_json.hpp"
 
 namespace omnicast::replay {
+
+using ledger::json_text;
+using ledger::msgpack_to_json;
+using Json = ledger::Json;
 
 namespace {
 

@@ -26,12 +26,14 @@ class Actor : public std::enable_shared_from_this<Actor> {
     asio::post(strand_, [self = shared_from_this(), fn = std::forward<F>(f)]() mutable { fn(); });
   }
 
+  // The function travels inside the initiation object: a lazy token (use_awaitable) runs the
+  // initiation after ask() has returned, so nothing may refer to ask()'s own parameters.
   template <class F, class Token>
   auto ask(F&& f, Token&& token) {
     using R = std::invoke_result_t<std::decay_t<F>&>;
     static_assert(!std::is_void_v<R>, "ask() needs a function returning the reply");
     return asio::async_initiate<Token, void(R)>(
-        [self = shared_from_this()](auto handler, std::decay_t<F> fn) {
+        [self = shared_from_this(), fn = std::forward<F>(f)](auto handler) mutable {
           auto* actor = self.get();
           asio::post(actor->strand_, [self = std::move(self), fn = std::move(fn),
                                       handler = std::move(handler)]() mutable {
@@ -42,7 +44,7 @@ class Actor : public std::enable_shared_from_this<Actor> {
             });
           });
         },
-        token, std::forward<F>(f));
+        token);
   }
 
  protected:

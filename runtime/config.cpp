@@ -19,7 +19,12 @@ namespace {
 // Durations and sizes are read as plain integers in the unit their name carries.
 struct Raw {
   std::string data_dir;
-  std::string http_address;
+  std::string http_address, http_public_url;
+  std::string security_tenants_file, security_policy_file;
+  std::uint64_t security_token_ttl_s;
+  std::size_t quotas_live_sessions_per_tenant;
+  std::uint32_t quotas_circle_cap, quotas_party_cap;
+  double quotas_requests_per_client_per_s;
   unsigned http_port;
   std::size_t http_body_limit, http_header_limit, http_max_connections;
   std::uint64_t http_request_timeout_ms, http_idle_timeout_ms;
@@ -57,6 +62,8 @@ po::options_description settings(Raw& r) {
        "Time an idle keep-alive connection stays open, in milliseconds.")
     ("http.max_connections", po::value(&r.http_max_connections)->default_value(d.http.max_connections),
        "Concurrent connections accepted; further ones are closed at once.")
+    ("http.public_url", po::value(&r.http_public_url)->default_value(d.http.public_url),
+       "Base URL clients reach this node at, for the URLs in responses (sfu_url, playback); empty: the request's Host.")
     ("ledger.map_size_mb", po::value(&r.ledger_map_size_mb)->default_value(d.ledger.map_size_mb),
        "Initial LMDB map size in MiB; the map doubles when full instead of failing.")
     ("ledger.max_batch", po::value(&r.ledger_max_batch)->default_value(d.ledger.max_batch),
@@ -79,6 +86,20 @@ po::options_description settings(Raw& r) {
        "Single-threaded media workers (0: one per core).")
     ("runtime.pin_media_workers", po::value(&r.runtime_pin_media_workers)->default_value(d.runtime.pin_media_workers, bool_text(d.runtime.pin_media_workers)),
        "Pin media worker i to core i mod cores.")
+    ("security.tenants_file", po::value(&r.security_tenants_file)->default_value(d.security.tenants_file),
+       "Tenants and their hashed API keys (JSON); empty: <data_dir>/tenants.json, created with a \"default\" tenant on first start.")
+    ("security.policy_file", po::value(&r.security_policy_file)->default_value(d.security.policy_file),
+       "ABAC policy (JSON, docs/policy.md); empty: the embedded default, the same as conf/policy.json.")
+    ("security.token_ttl_s", po::value(&r.security_token_ttl_s)->default_value(static_cast<std::uint64_t>(d.security.token_ttl.count())),
+       "Lifetime of ephemeral participant tokens in seconds (60-300).")
+    ("quotas.live_sessions_per_tenant", po::value(&r.quotas_live_sessions_per_tenant)->default_value(d.quotas.live_sessions_per_tenant),
+       "Sessions of one tenant that may be publishing or live at once.")
+    ("quotas.circle_cap", po::value(&r.quotas_circle_cap)->default_value(d.quotas.circle_cap),
+       "Participants a circle room holds.")
+    ("quotas.party_cap", po::value(&r.quotas_party_cap)->default_value(d.quotas.party_cap),
+       "Participants a party room holds (one presenter and a small audience).")
+    ("quotas.requests_per_client_per_s", po::value(&r.quotas_requests_per_client_per_s)->default_value(d.quotas.requests_per_client_per_s, "50"),
+       "Control-plane requests per second one client (tenant and meta.client_id) may make; bursts of twice that.")
     ("log.format", po::value(&r.log_format)->default_value(d.log.format),
        "Log format: text (human-readable) or json (one object per line).")
     ("log.level", po::value(&r.log_level)->default_value(d.log.level),
@@ -95,7 +116,9 @@ po::options_description actions() {
       "config,c", po::value<std::string>(), "Read settings from this file (also OMNICAST_CONFIG).")(
       "print-config", "Print the effective settings and exit.")(
       "export-public-key",
-      "Print the ledger's checkpoint-signing public key (PEM), creating the key if needed, and exit.");
+      "Print the ledger's checkpoint-signing public key (PEM), creating the key if needed, and exit.")(
+      "add-tenant", po::value<std::string>(),
+      "Add a tenant (or another API key to it) to the tenants file, print the new key once, and exit.");
   return desc;
 }
 
@@ -120,6 +143,23 @@ Config finish(const Raw& r) {
   c.http.idle_timeout = std::chrono::milliseconds(
       in_range<std::uint64_t>(r.http_idle_timeout_ms, 100, 3'600'000, "http.idle_timeout_ms"));
   c.http.max_connections = in_range<std::size_t>(r.http_max_connections, 1, 1'000'000, "http.max_connections");
+  c.http.public_url = r.http_public_url;
+  if (!c.http.public_url.empty()) {
+    if (c.http.public_url.rfind("http://", 0) != 0 && c.http.public_url.rfind("https://", 0) != 0)
+      throw ConfigError("http.public_url: '" + c.http.public_url + "' must start with http:// or https://");
+    while (!c.http.public_url.empty() && c.http.public_url.back() == '/') c.http.public_url.pop_back();
+  }
+  c.security.tenants_file = r.security_tenants_file;
+  c.security.policy_file = r.security_policy_file;
+  c.security.token_ttl = std::chrono::seconds(
+      in_range<std::uint64_t>(r.security_token_ttl_s, 60, 300, "security.token_ttl_s"));
+  c.quotas.live_sessions_per_tenant =
+      in_range<std::size_t>(r.quotas_live_sessions_per_tenant, 1, 1'000'000, "quotas.live_sessions_per_tenant");
+  c.quotas.circle_cap = in_range<std::uint32_t>(r.quotas_circle_cap, 2, 1000, "quotas.circle_cap");
+  c.quotas.party_cap = in_range<std::uint32_t>(r.quotas_party_cap, 2, 100'000, "quotas.party_cap");
+  if (!(r.quotas_requests_per_client_per_s >= 0.1 && r.quotas_requests_per_client_per_s <= 1e6))
+    throw ConfigError("quotas.requests_per_client_per_s: must be between 0.1 and 1000000");
+  c.quotas.requests_per_client_per_s = r.quotas_requests_per_client_per_s;
   c.ledger.map_size_mb = in_range<std::size_t>(r.ledger_map_size_mb, 1, std::size_t{1} << 22, "ledger.map_size_mb");
   c.ledger.max_batch = in_range<std::size_t>(r.ledger_max_batch, 1, 1 << 20, "ledger.max_batch");
   c.ledger.sync = r.ledger_sync;
@@ -205,6 +245,10 @@ LoadedConfig load_config(int argc, const char* const argv[], char** envp) {
     else if (vm.count("version")) out.action = Action::version;
     else if (vm.count("print-config")) out.action = Action::print_config;
     else if (vm.count("export-public-key")) out.action = Action::export_public_key;
+    else if (vm.count("add-tenant")) {
+      out.action = Action::add_tenant;
+      out.add_tenant = vm["add-tenant"].as<std::string>();
+    }
     return out;
   } catch (const po::error& e) {
     throw ConfigError(e.what());
@@ -245,7 +289,7 @@ std::string render_config(const Config& c) {
     << "\nbody_limit = " << c.http.body_limit << "\nheader_limit = " << c.http.header_limit
     << "\nrequest_timeout_ms = " << c.http.request_timeout.count()
     << "\nidle_timeout_ms = " << c.http.idle_timeout.count()
-    << "\nmax_connections = " << c.http.max_connections << "\n"
+    << "\nmax_connections = " << c.http.max_connections << "\npublic_url = " << c.http.public_url << "\n"
     << "[ledger]\nmap_size_mb = " << c.ledger.map_size_mb << "\nmax_batch = " << c.ledger.max_batch
     << "\nsync = " << bool_text(c.ledger.sync) << "\ncheckpoint_every = " << c.ledger.checkpoint_every
     << "\ncheckpoint_interval_s = " << c.ledger.checkpoint_interval.count()
@@ -254,6 +298,11 @@ std::string render_config(const Config& c) {
     << "\npreallocate_mb = " << c.ledger.preallocate_mb << "\n"
     << "[runtime]\nio_threads = " << c.runtime.io_threads << "\nmedia_workers = " << c.runtime.media_workers
     << "\npin_media_workers = " << bool_text(c.runtime.pin_media_workers) << "\n"
+    << "[security]\ntenants_file = " << c.security.tenants_file << "\npolicy_file = " << c.security.policy_file
+    << "\ntoken_ttl_s = " << c.security.token_ttl.count() << "\n"
+    << "[quotas]\nlive_sessions_per_tenant = " << c.quotas.live_sessions_per_tenant
+    << "\ncircle_cap = " << c.quotas.circle_cap << "\nparty_cap = " << c.quotas.party_cap
+    << "\nrequests_per_client_per_s = " << c.quotas.requests_per_client_per_s << "\n"
     << "[log]\nformat = " << c.log.format << "\nlevel = " << c.log.level << "\n"
     << "[shutdown]\ndrain_timeout_ms = " << c.drain_timeout.count() << "\n";
   return o.str();

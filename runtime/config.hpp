@@ -18,6 +18,20 @@ struct HttpConfig {
   std::chrono::milliseconds request_timeout{15'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 10'000;
+  std::string public_url;  // e.g. https://media.example.com; empty: from each request's Host
+};
+
+struct SecurityConfig {
+  std::string tenants_file;  // empty: <data_dir>/tenants.json
+  std::string policy_file;   // empty: the embedded default policy
+  std::chrono::seconds token_ttl{120};
+};
+
+struct QuotaConfig {
+  std::size_t live_sessions_per_tenant = 16;
+  std::uint32_t circle_cap = 8;
+  std::uint32_t party_cap = 32;
+  double requests_per_client_per_s = 50;
 };
 
 struct LedgerConfig {
@@ -43,17 +57,20 @@ struct Config {
   LedgerConfig ledger;
   RuntimeConfig runtime;
   LogConfig log;
+  SecurityConfig security;
+  QuotaConfig quotas;
   std::chrono::milliseconds drain_timeout{10'000};
 };
 
 // What the command line asked the program to do besides running.
-enum class Action { run, help, version, print_config, export_public_key };
+enum class Action { run, help, version, print_config, export_public_key, add_tenant };
 
 struct LoadedConfig {
   Config config;
   Action action = Action::run;
   std::string config_file;  // empty when only embedded defaults, environment and flags were used
   std::vector<std::string> warnings;  // e.g. unknown OMNICAST_* variables, to log once logging is up
+  std::string add_tenant;             // --add-tenant ID
 };
 
 // Reads options from, in order of precedence: the command line, OMNICAST_* environment variables

@@ -165,6 +165,27 @@ class CallbackFamily final : public FamilyBase {
   std::function<double()> read_;
 };
 
+class CallbackGaugeFamily final : public FamilyBase {
+ public:
+  CallbackGaugeFamily(std::string name, std::string help, std::vector<std::string> labels,
+                      std::function<Registry::Samples()> read)
+      : FamilyBase(std::move(name), std::move(help), Type::gauge, std::move(labels)), read_(std::move(read)) {}
+  void expose(std::string& out) const override {
+    append_header(out, *this);
+    for (const auto& [lv, v] : read_()) {
+      if (lv.size() != label_names().size()) continue;
+      out += name();
+      append_labels(out, label_names(), lv);
+      out.push_back(' ');
+      append_number(out, v);
+      out.push_back('\n');
+    }
+  }
+
+ private:
+  std::function<Registry::Samples()> read_;
+};
+
 bool valid_metric_name(const std::string& n) {
   if (n.empty() || (n[0] >= '0' && n[0] <= '9')) return false;
   return std::all_of(n.begin(), n.end(), [](char c) {
@@ -249,6 +270,12 @@ void Registry::callback(const std::string& name, const std::string& help, Type t
   if (type == Type::histogram) throw std::invalid_argument("callback metrics are scalars");
   std::lock_guard lock(mu_);
   families_[name] = std::make_unique<CallbackFamily>(name, help, type, std::move(read));
+}
+
+void Registry::callback_family(const std::string& name, const std::string& help, std::vector<std::string> labels,
+                               std::function<Samples()> read) {
+  std::lock_guard lock(mu_);
+  families_[name] = std::make_unique<CallbackGaugeFamily>(name, help, std::move(labels), std::move(read));
 }
 
 std::string Registry::expose() const {

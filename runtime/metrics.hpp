@@ -120,6 +120,10 @@ class Registry {
   // A metric whose value is computed at scrape time (process RSS, ledger head, queue depth).
   void callback(const std::string& name, const std::string& help, Type type,
                 std::function<double()> read);
+  // A labelled gauge whose children are computed at scrape time (sessions by mode and state).
+  using Samples = std::vector<std::pair<std::vector<std::string>, double>>;
+  void callback_family(const std::string& name, const std::string& help, std::vector<std::string> labels,
+                       std::function<Samples()> read);
 
   // Prometheus text exposition of every registered metric, sorted by name.
   std::string expose() const;

@@ -1,4 +1,4 @@
-#include "replay/msgpack_json.hpp"
+#include "ledger/msgpack_json.hpp"
 
 #include <cstdint>
 #include <unordered_set>
@@ -6,13 +6,10 @@
 #include "ledger/hash.hpp"
 #include "ledger/msgpack.hpp"
 
-namespace omnicast::replay {
+namespace omnicast::ledger {
 
 namespace {
 
-using ledger::DecodeError;
-using ledger::MsgReader;
-using ledger::MsgType;
 
 // An ext object as it is encoded: a type byte (signed) and its data.
 struct ExtObject {
@@ -96,4 +93,4 @@ std::string json_text(const Json& j, int indent) {
   return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
-}  // namespace omnicast::replay
+}  // namespace omnicast::ledger

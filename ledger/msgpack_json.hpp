@@ -18,7 +18,7 @@
 //
 // A map with the same key twice cannot be shown faithfully as a JSON object, so it is refused
 // like any other malformed input rather than silently losing one of the values.
-namespace omnicast::replay {
+namespace omnicast::ledger {
 
 using Json = nlohmann::ordered_json;
 
@@ -33,4 +33,4 @@ Json msgpack_to_json(std::string_view bytes);
 // always valid JSON. indent < 0: one line.
 std::string json_text(const Json& j, int indent = -1);
 
-}  // namespace omnicast::replay
+}  // namespace omnicast::ledger
