@@ -94,6 +94,11 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(std::move(r));
 }
 
+void Router::add_websocket(std::string pattern, WsHandler handler) {
+  add("GET", std::move(pattern), nullptr);
+  routes_.back().websocket = std::move(handler);
+}
+
 Router::Match Router::find(std::string_view method, std::string_view path) const {
   const auto segments = split_path(path);
   Match out;

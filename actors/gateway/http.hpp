@@ -2,6 +2,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,12 +40,42 @@ struct HttpResponse {
   std::string body;
   // Set by the server from the route; also used for the access log and metrics labels.
   std::string error_code;
+  // When the handler learned a better correlation id than the request's (the meta of the body),
+  // the server echoes and logs this one.
+  std::string correlation_id;
 };
 
 // A reply can be sent later, from any thread (a command's answer arrives after the ledger
 // commits); it must be called exactly once.
 using Respond = runtime::UniqueFunction<void(HttpResponse)>;
 using Handler = std::function<void(HttpRequest& request, Respond respond)>;
+
+// ---- WebSocket, as the application sees it ----------------------------------------------------
+
+// The server's side of an accepted WebSocket. Thread-safe: send() queues a text message, close()
+// starts the closing handshake.
+class WsConnection {
+ public:
+  virtual ~WsConnection() = default;
+  virtual void send(std::string text) = 0;
+  virtual void close(unsigned code, std::string reason) = 0;
+};
+
+// The application's side. Calls arrive one at a time, on the connection's strand.
+class WsEndpoint {
+ public:
+  virtual ~WsEndpoint() = default;
+  virtual void on_open(std::shared_ptr<WsConnection> connection) = 0;
+  virtual void on_message(std::string text) = 0;
+  virtual void on_close() = 0;
+};
+
+// An upgrade is either refused with an HTTP answer or accepted with an endpoint.
+struct WsUpgrade {
+  std::optional<HttpResponse> refuse;
+  std::shared_ptr<WsEndpoint> endpoint;
+};
+using WsHandler = std::function<void(HttpRequest& request, runtime::UniqueFunction<void(WsUpgrade)> decide)>;
 
 // The error model of DESIGN.md §5: {"error":{"code","message","correlation_id"}} with the status.
 HttpResponse error_response(unsigned status, std::string_view code, std::string_view message,
@@ -61,6 +92,7 @@ class Router {
     std::string pattern;
     std::string name;  // label for metrics and logs: the pattern itself
     Handler handler;
+    WsHandler websocket;  // set for WebSocket routes (GET with Upgrade: websocket)
     std::vector<std::string> segments;
   };
   struct Match {
@@ -70,6 +102,7 @@ class Router {
   };
 
   void add(std::string method, std::string pattern, Handler handler);
+  void add_websocket(std::string pattern, WsHandler handler);
   // HEAD falls back to the GET route (the server then sends no body).
   Match find(std::string_view method, std::string_view path) const;
 

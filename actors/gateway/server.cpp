@@ -2,10 +2,12 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <set>
 
@@ -16,9 +18,11 @@ namespace omnicast::gateway {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 class Session;
+class WsSession;
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io_, const runtime::HttpConfig& c, const Router& r,
@@ -45,6 +49,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                [this] { return static_cast<double>(connections.load()); });
     m.callback("omnicast_http_requests_in_flight", "Requests received and not yet answered.",
                runtime::metrics::Type::gauge, [this] { return static_cast<double>(in_flight.load()); });
+    m.callback("omnicast_ws_connections", "Open WebSocket connections.", runtime::metrics::Type::gauge,
+               [this] { return static_cast<double>(websockets.load()); });
+    ws_messages = &m.counter_family("omnicast_ws_messages_total", "WebSocket messages by direction (in, out).",
+                                    {"direction"});
+    ws_dropped = &m.counter("omnicast_ws_slow_consumers_total",
+                            "WebSocket connections closed because their outbound queue overflowed.");
   }
 
   void accept();
@@ -59,12 +69,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> in_flight{0};
+  std::atomic<std::size_t> websockets{0};
   std::mutex sessions_mu;
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+  std::set<std::weak_ptr<WsSession>, std::owner_less<std::weak_ptr<WsSession>>> websocket_sessions;
 
   runtime::metrics::Family<runtime::metrics::Counter>* requests;
   runtime::metrics::Family<runtime::metrics::Counter>* errors;
   runtime::metrics::Family<runtime::metrics::Histogram>* duration;
+  runtime::metrics::Family<runtime::metrics::Counter>* ws_messages;
+  runtime::metrics::Counter* ws_dropped;
   runtime::metrics::Counter* connections_total;
   runtime::metrics::Counter* rejected_total;
 };
@@ -80,6 +94,102 @@ bool usable_correlation_id(std::string_view s) {
 }
 
 }  // namespace
+
+// An accepted WebSocket. Reads text messages and hands them to the endpoint one at a time; writes
+// queued messages in order. A client that lets kMaxQueue messages pile up is closed (1013), so a
+// slow reader never makes the node buffer without bound. Everything runs on the stream's strand.
+class WsSession final : public WsConnection, public std::enable_shared_from_this<WsSession> {
+ public:
+  static constexpr std::size_t kMaxQueue = 1024;
+  static constexpr std::size_t kMaxMessage = 64 * 1024;
+
+  WsSession(beast::tcp_stream&& stream, std::shared_ptr<WsEndpoint> endpoint,
+            std::shared_ptr<HttpServer::Impl> server)
+      : ws_(std::move(stream)), endpoint_(std::move(endpoint)), server_(std::move(server)) {
+    server_->websockets.fetch_add(1);
+  }
+  ~WsSession() override { server_->websockets.fetch_sub(1); }
+
+  void run(http::request<http::string_body> req) {
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "omnicast"); }));
+    ws_.read_message_max(kMaxMessage);
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->closed();
+      self->endpoint_->on_open(self);
+      self->read();
+    });
+  }
+
+  void send(std::string text) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), text = std::move(text)]() mutable {
+      if (self->closing_) return;
+      if (self->queue_.size() >= kMaxQueue) {
+        self->server_->ws_dropped->inc();
+        return self->start_close(websocket::close_code::try_again_later, "slow consumer");
+      }
+      self->queue_.push_back(std::move(text));
+      if (!self->writing_) self->write_next();
+    });
+  }
+
+  void close(unsigned code, std::string reason) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+      self->start_close(static_cast<websocket::close_code>(code), reason);
+    });
+  }
+
+ private:
+  void read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->closed();
+      self->server_->ws_messages->with({"in"}).inc();
+      std::string text = beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      self->endpoint_->on_message(std::move(text));
+      self->read();
+    });
+  }
+
+  void write_next() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->queue_.pop_front();
+      if (ec) {
+        self->writing_ = false;
+        return;
+      }
+      self->server_->ws_messages->with({"out"}).inc();
+      if (!self->queue_.empty()) self->write_next();
+      else self->writing_ = false;
+    });
+  }
+
+  void start_close(websocket::close_code code, const std::string& reason) {
+    if (closing_) return;
+    closing_ = true;
+    ws_.async_close(websocket::close_reason(code, reason), [self = shared_from_this()](beast::error_code) {});
+  }
+
+  void closed() {
+    if (closed_) return;
+    closed_ = true;
+    closing_ = true;
+    endpoint_->on_close();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<WsEndpoint> endpoint_;
+  std::shared_ptr<HttpServer::Impl> server_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+};
 
 // One connection. Reads a request, hands it to its route, writes the reply, repeats while the
 // connection is kept alive. Everything runs on the stream's strand.
@@ -193,6 +303,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     r.params = std::move(match.params);
     const Router::Route* route = match.route;
+    if (route->websocket) return upgrade(route, r, std::move(req));
     auto corr = r.correlation_id;
     auto method = r.method;
     // The reply may come from any thread; it is written from this session's strand.
@@ -213,7 +324,39 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void send(HttpResponse resp, const std::string& route, const std::string& method, const std::string& corr) {
+  void upgrade(const Router::Route* route, HttpRequest& r, http::request<http::string_body> req) {
+    if (!websocket::is_upgrade(req)) {
+      auto resp = error_response(426, "upgrade_required", r.path + " is a WebSocket endpoint", r.correlation_id);
+      resp.headers.emplace_back("Upgrade", "websocket");
+      return send(std::move(resp), route->name, r.method, r.correlation_id);
+    }
+    auto corr = r.correlation_id;
+    auto held = std::make_shared<http::request<http::string_body>>(std::move(req));
+    route->websocket(r, [self = shared_from_this(), route, corr, held](WsUpgrade decision) mutable {
+      asio::dispatch(self->stream_.get_executor(), [self, route, corr, held, decision = std::move(decision)]() mutable {
+        if (!decision.endpoint) {
+          self->keep_alive_ = false;
+          auto resp = decision.refuse ? std::move(*decision.refuse)
+                                      : error_response(403, "forbidden", "upgrade refused", corr);
+          return self->send(std::move(resp), route->name, "GET", corr);
+        }
+        // The connection now belongs to the WebSocket session; this HTTP session ends here.
+        self->server_->requests->with({route->name, "GET", "101"}).inc();
+        self->server_->log->info("{} GET {} 101 upgraded correlation_id={}", self->remote_, route->name, corr);
+        self->done_request();
+        auto ws = std::make_shared<WsSession>(std::move(self->stream_), std::move(decision.endpoint), self->server_);
+        {
+          std::lock_guard lock(self->server_->sessions_mu);
+          std::erase_if(self->server_->websocket_sessions, [](const auto& w) { return w.expired(); });
+          self->server_->websocket_sessions.insert(ws);
+        }
+        ws->run(std::move(*held));
+      });
+    });
+  }
+
+  void send(HttpResponse resp, const std::string& route, const std::string& method, std::string corr) {
+    if (!resp.correlation_id.empty()) corr = std::move(resp.correlation_id);
     if (sent_for_current_) return;  // a handler answered twice: keep the first answer
     sent_for_current_ = true;
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(resp.status), 11);
@@ -344,6 +487,8 @@ std::size_t HttpServer::open_connections() const { return impl_->connections.loa
 
 void HttpServer::close_idle() {
   std::lock_guard lock(impl_->sessions_mu);
+  for (const auto& w : impl_->websocket_sessions)
+    if (auto ws = w.lock()) ws->close(static_cast<unsigned>(websocket::close_code::going_away), "shutting down");
   for (auto it = impl_->sessions.begin(); it != impl_->sessions.end();) {
     if (auto s = it->lock()) {
       s->close_if_idle();

@@ -1,5 +1,6 @@
 #pragma once
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ class AggregateActor final : public runtime::Actor {
   using Event = typename A::Event;
   using Reply = CommandReply<Event>;
   using Handler = runtime::UniqueFunction<void(Reply)>;
+  // Computes the result stored with the op id from the state the decided events lead to, when
+  // the caller's answer depends on them (it is stored before the events are applied).
+  using ResultFn = std::function<std::string(const State& after, const std::vector<Event>& events)>;
 
   AggregateActor(asio::any_io_executor executor, std::string id, State initial, Services services)
       : Actor(std::move(executor)), id_(std::move(id)), state_(std::move(initial)), svc_(services) {
@@ -75,14 +79,21 @@ class AggregateActor final : public runtime::Actor {
   // asio::use_awaitable) on its associated executor, by default this actor's strand.
   template <class Token>
   auto submit(Command command, CommandMeta meta, Token&& token) {
+    return submit(std::move(command), std::move(meta), ResultFn{}, std::forward<Token>(token));
+  }
+  template <class Token>
+  auto submit(Command command, CommandMeta meta, ResultFn result, Token&& token) {
+    // The command travels inside the initiation object (see Actor::ask): a lazy token runs the
+    // initiation after submit() has returned.
     return asio::async_initiate<Token, void(Reply)>(
-        [self = shared_from_this(), this](auto handler, Command c, CommandMeta m) {
+        [self = shared_from_this(), this, c = std::move(command), m = std::move(meta),
+         fn = std::move(result)](auto handler) mutable {
           auto ex = asio::get_associated_executor(handler, strand());
-          enqueue(std::move(c), std::move(m), [h = std::move(handler), ex](Reply r) mutable {
+          enqueue(std::move(c), std::move(m), std::move(fn), [h = std::move(handler), ex](Reply r) mutable {
             asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable { h(std::move(r)); });
           });
         },
-        token, std::move(command), std::move(meta));
+        token);
   }
 
   // The current state, delivered to a completion token (callback, use_future, use_awaitable).
@@ -95,13 +106,14 @@ class AggregateActor final : public runtime::Actor {
   struct Pending {
     Command command;
     CommandMeta meta;
+    ResultFn result;
     Handler handler;
     std::chrono::steady_clock::time_point received;
   };
 
-  void enqueue(Command command, CommandMeta meta, Handler handler) {
+  void enqueue(Command command, CommandMeta meta, ResultFn result, Handler handler) {
     svc_.inflight.fetch_add(1, std::memory_order_relaxed);
-    tell([this, p = Pending{std::move(command), std::move(meta), std::move(handler),
+    tell([this, p = Pending{std::move(command), std::move(meta), std::move(result), std::move(handler),
                             std::chrono::steady_clock::now()}]() mutable {
       mailbox_.push_back(std::move(p));
       pump();
@@ -132,8 +144,15 @@ class AggregateActor final : public runtime::Actor {
       return;
     }
     auto events = std::move(decision.events());
+    if (p.result) {
+      State after = state_;
+      for (const auto& e : events) after = apply(std::move(after), e, domain::Stamp{ctx.now_us, id_, p.meta.tenant});
+      p.meta.result = p.result(after, events);
+    }
     if (events.empty() && !idempotent) {
-      finish(std::move(p), Reply{}, *done_);
+      Reply r;
+      r.result = std::move(p.meta.result);
+      finish(std::move(p), std::move(r), *done_);
       return;
     }
     ledger::AppendRequest req;

@@ -1,6 +1,7 @@
 #pragma once
 #include <string_view>
 
+#include "actors/domain/participant.hpp"
 #include "actors/domain/room.hpp"
 #include "actors/domain/stream_session.hpp"
 
@@ -22,5 +23,17 @@ struct RoomAggregate {
   using Event = domain::room::Event;
   static constexpr std::string_view name = "room";
 };
+
+struct ParticipantAggregate {
+  using State = domain::participant::State;
+  using Command = domain::participant::Command;
+  using Event = domain::participant::Event;
+  static constexpr std::string_view name = "participant";
+};
+
+// A device's Participant actor id, scoped by tenant (two tenants may use the same device ids).
+inline std::string participant_actor_id(std::string_view tenant, std::string_view device) {
+  return "dev:" + std::string(tenant) + ":" + std::string(device);
+}
 
 }  // namespace omnicast::actors

@@ -42,6 +42,11 @@ std::shared_ptr<RoomActor> Directory::room(const std::string& id) {
   return get(rooms_, id, true, [&](const domain::Projection& p) { return lookup_in(p.state().rooms, id); });
 }
 
+std::shared_ptr<ParticipantActor> Directory::participant(const std::string& id) {
+  return get(participants_, id, true,
+             [&](const domain::Projection& p) { return lookup_in(p.state().participants, id); });
+}
+
 std::vector<std::shared_ptr<SessionActor>> Directory::loaded_sessions() const {
   std::lock_guard lock(mu_);
   std::vector<std::shared_ptr<SessionActor>> out;
@@ -56,4 +61,13 @@ std::vector<std::shared_ptr<RoomActor>> Directory::loaded_rooms() const {
   return out;
 }
 
+}  // namespace omnicast::actors
+
+namespace omnicast::actors {
+std::vector<std::shared_ptr<ParticipantActor>> Directory::loaded_participants() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<ParticipantActor>> out;
+  for (const auto& [id, a] : participants_.actors) out.push_back(a);
+  return out;
+}
 }  // namespace omnicast::actors

@@ -13,6 +13,7 @@ namespace omnicast::actors {
 
 using SessionActor = AggregateActor<SessionAggregate>;
 using RoomActor = AggregateActor<RoomAggregate>;
+using ParticipantActor = AggregateActor<ParticipantAggregate>;
 
 // Finds the actor of an aggregate by id. Actors are created on first use: a new aggregate starts
 // from the empty state, an existing one from its state in the read model (which holds every
@@ -27,9 +28,11 @@ class Directory {
   // The actor for an id, created with the empty state if the aggregate does not exist yet.
   std::shared_ptr<SessionActor> session(const std::string& id);
   std::shared_ptr<RoomActor> room(const std::string& id);
+  std::shared_ptr<ParticipantActor> participant(const std::string& id);
 
   std::vector<std::shared_ptr<SessionActor>> loaded_sessions() const;
   std::vector<std::shared_ptr<RoomActor>> loaded_rooms() const;
+  std::vector<std::shared_ptr<ParticipantActor>> loaded_participants() const;
 
  private:
   template <class A>
@@ -45,6 +48,7 @@ class Directory {
   mutable std::mutex mu_;
   Table<SessionAggregate> sessions_;
   Table<RoomAggregate> rooms_;
+  Table<ParticipantAggregate> participants_;
 };
 
 }  // namespace omnicast::actors

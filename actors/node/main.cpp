@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "actors/control/tenants.hpp"
 #include "actors/node/node.hpp"
+#include "runtime/ids.hpp"
 #include "ledger/signing_key.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
@@ -33,6 +35,21 @@ int main(int argc, char** argv) {
     case runtime::Action::export_public_key:
       try {
         std::cout << ledger::SigningKey::load_or_create(loaded.config.data_dir / "keys").public_key_pem();
+        return 0;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "omnicast: %s\n", e.what());
+        return 1;
+      }
+    case runtime::Action::add_tenant:
+      try {
+        const auto file = loaded.config.security.tenants_file.empty()
+                              ? loaded.config.data_dir / "tenants.json"
+                              : std::filesystem::path(loaded.config.security.tenants_file);
+        runtime::SystemRng rng;
+        const auto key = control::Tenants::add_key(file, loaded.add_tenant, rng);
+        std::cout << "tenant " << loaded.add_tenant << " api_key " << key << "\n";
+        std::fprintf(stderr, "omnicast: the key is shown once; %s stores only its SHA-256. A running node reads the file at start.\n",
+                     file.c_str());
         return 0;
       } catch (const std::exception& e) {
         std::fprintf(stderr, "omnicast: %s\n", e.what());

@@ -9,6 +9,8 @@
 
 #include <boost/asio/use_future.hpp>
 
+#include "actors/api/surfaces.hpp"
+#include "actors/control/control_plane.hpp"
 #include "actors/gateway/server.hpp"
 #include "actors/host/directory.hpp"
 #include "actors/host/read_model.hpp"
@@ -41,6 +43,7 @@ Directory& Node::directory() { return *directory_; }
 ReadModel& Node::read_model() { return *read_model_; }
 runtime::IdSource& Node::ids() { return *ids_; }
 runtime::metrics::Registry& Node::metrics() { return *metrics_; }
+control::ControlPlane& Node::control() { return *control_; }
 std::uint16_t Node::http_port() const { return server_ ? server_->port() : 0; }
 
 void Node::start() {
@@ -102,8 +105,12 @@ void Node::start() {
   metrics_->callback("omnicast_commands_in_flight", "Commands accepted by actors and not yet answered.",
                      runtime::metrics::Type::gauge, [this] { return static_cast<double>(inflight_.load()); });
 
+  control_ = std::make_unique<control::ControlPlane>(
+      control::ControlPlaneDeps{*directory_, *read_model_, *ledger_, *clock_, *ids_, *rng_, *metrics_}, config_);
+  surfaces_ = std::make_unique<api::Surfaces>(api::SurfaceDeps{*control_, *ledger_, *ids_, *metrics_, system_->executor()});
   router_ = std::make_unique<gateway::Router>();
   register_routes();
+  surfaces_->register_routes(*router_);
   server_ = std::make_unique<gateway::HttpServer>(system_->io(), config_.http, *router_, *metrics_,
                                                   [this] { return ids_->next("corr"); });
   server_->start();
@@ -191,6 +198,11 @@ domain::NodeState Node::live_state() {
     auto s = a->state(asio::use_future).get();
     if (s.phase == domain::room::Phase::none) state.rooms.erase(a->id());
     else state.rooms[a->id()] = std::move(s);
+  }
+  for (const auto& a : directory_->loaded_participants()) {
+    auto s = a->state(asio::use_future).get();
+    if (s.events == 0) state.participants.erase(a->id());
+    else state.participants[a->id()] = std::move(s);
   }
   return state;
 }

@@ -24,6 +24,12 @@ namespace omnicast::gateway {
 class HttpServer;
 class Router;
 }  // namespace omnicast::gateway
+namespace omnicast::control {
+class ControlPlane;
+}
+namespace omnicast::api {
+class Surfaces;
+}
 
 namespace omnicast::actors {
 
@@ -65,6 +71,7 @@ class Node {
   ReadModel& read_model();
   runtime::IdSource& ids();
   runtime::metrics::Registry& metrics();
+  control::ControlPlane& control();
 
   // The state every aggregate has right now: each loaded actor's own state, and the read model's
   // for aggregates without an actor. Folding the ledger must give exactly this.
@@ -86,6 +93,8 @@ class Node {
   std::atomic<std::size_t> inflight_{0};
   std::shared_ptr<ReadModel> read_model_;
   std::unique_ptr<Directory> directory_;
+  std::unique_ptr<control::ControlPlane> control_;
+  std::unique_ptr<api::Surfaces> surfaces_;
   std::unique_ptr<gateway::Router> router_;
   std::unique_ptr<gateway::HttpServer> server_;
   ReplayReport replay_;

@@ -1,0 +1,97 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/control/api.hpp"
+#include "actors/control/tokens.hpp"
+#include "runtime/config.hpp"
+#include "runtime/coro.hpp"
+
+namespace omnicast::runtime {
+class Clock;
+class IdSource;
+namespace metrics {
+class Registry;
+}
+}  // namespace omnicast::runtime
+namespace omnicast::ledger {
+class Ledger;
+}
+namespace omnicast::actors {
+class Directory;
+class ReadModel;
+}  // namespace omnicast::actors
+
+// The control plane: stream@v1 and room operations (docs/api.md), one implementation reached
+// through REST, MCP and the WebSocket alike. A call is authenticated by its transport, then here:
+// meta and arguments validated, tenant isolation, rate limit, idempotency (op_id), ABAC policy,
+// quotas — all before any state changes — and then the operation drives the actors.
+namespace omnicast::control {
+
+enum class Surface { internal_rest, rest, mcp, websocket };
+std::string_view to_string(Surface s) noexcept;
+
+struct Principal {
+  enum class Kind { api_key, token };
+  Kind kind = Kind::api_key;
+  std::string tenant;
+  std::string key_id;  // api keys
+  TokenClaims token;   // tokens
+  std::string describe() const;  // api_key:<key id> or token:<participant>
+};
+
+struct CallContext {
+  Principal principal;
+  Surface surface = Surface::rest;
+  std::string correlation_id;  // the transport's; meta.correlation_id wins when present
+  std::string base_url;        // scheme://host[:port] the caller reached us at
+};
+
+struct OperationInfo {
+  std::string name;  // stream.prepare
+  std::string tool;  // stream.v1.prepare (MCP tool name)
+  std::string title;
+  std::string description;
+  bool mutating = true;
+  unsigned success_status = 200;
+  Json input_schema;
+  Json output_schema;
+};
+
+struct ControlPlaneDeps {
+  actors::Directory& directory;
+  actors::ReadModel& read_model;
+  ledger::Ledger& ledger;
+  const runtime::Clock& clock;
+  runtime::IdSource& ids;
+  runtime::Rng& rng;
+  runtime::metrics::Registry& metrics;
+};
+
+class ControlPlane {
+ public:
+  // Loads tenants, the policy and the token secret; throws std::runtime_error saying which file
+  // is wrong and why.
+  ControlPlane(ControlPlaneDeps deps, const runtime::Config& config);
+  ControlPlane(const ControlPlane&) = delete;
+  ControlPlane& operator=(const ControlPlane&) = delete;
+  ~ControlPlane();
+
+  // "Bearer <api key>", "Bearer <jwt>", or a token from a query string. Throws ApiException
+  // (401 unauthenticated / token_expired).
+  Principal authenticate(std::string_view authorization, std::string_view query_token) const;
+
+  // Runs an operation by name (stream.prepare) or MCP tool name (stream.v1.prepare).
+  asio::awaitable<Response> call(std::string operation, Json args, CallContext ctx);
+
+  const std::vector<OperationInfo>& operations() const;
+  const OperationInfo* find(std::string_view name_or_tool) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace omnicast::control
