@@ -13,21 +13,44 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3 curl
   # tools: mdb_copy / mdb_stat for ledger backups, promtool to check /metrics
   lmdb-utils prometheus
+  # the e2e suite's clients (tests/e2e, Node.js >= 18; npm comes with it or below)
+  nodejs
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm packages of the e2e suite, pinned by tests/e2e/package-lock.json; reinstalled only when the
+# lock file changed since the last install.
+install_npm_packages() {
+  local dir=tests/e2e marker=tests/e2e/node_modules/.omnicast-installed-lock
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: installing npm"
+    $SUDO apt-get install -y -qq --no-install-recommends npm
+  fi
+  if cmp -s "$dir/package-lock.json" "$marker"; then
+    echo "install-deps: npm packages of $dir present"
+    return
+  fi
+  echo "install-deps: npm ci in $dir"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  cp "$dir/package-lock.json" "$marker"
+}
+
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_npm_packages
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
-  SUDO=sudo
+if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
+  echo "install-deps: run as root or install sudo" >&2
+  exit 1
 fi
 
 prometheus_was_installed=0
@@ -43,4 +66,5 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 if [ "$prometheus_was_installed" -eq 0 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
+install_npm_packages
 echo "install-deps: done"

@@ -21,7 +21,7 @@ const char* Policy::default_text() {
      "actions": ["room.join", "room.leave", "room.next", "stream.consent", "stream.tokens.refresh"],
      "when": {"principal.kind": ["token"], "principal.self": ["true"]}},
     {"name": "tokens-read-their-session", "effect": "allow",
-     "actions": ["stream.get", "room.get", "stream.snapshot", "ws.subscribe"],
+     "actions": ["stream.get", "room.get", "stream.snapshot"],
      "when": {"principal.kind": ["token"]}}
   ]
 }

@@ -75,8 +75,9 @@ bool Tenants::valid_tenant_id(std::string_view id) noexcept {
   return true;
 }
 
-Tenants Tenants::load(const std::filesystem::path& file) {
-  const Json doc = read_json(file);
+Tenants Tenants::load(const std::filesystem::path& file) { return parse(read_json(file), file); }
+
+Tenants Tenants::parse(const Json& doc, const std::filesystem::path& file) {
   auto fail = [&](const std::string& what) { return std::runtime_error(file.string() + ": " + what); };
   if (!doc.is_object() || !doc.contains("tenants") || !doc["tenants"].is_array())
     throw fail("expected {\"tenants\": [...]}");
@@ -118,6 +119,12 @@ bool Tenants::has(std::string_view tenant) const {
 std::vector<std::string> Tenants::ids() const { return ids_; }
 
 std::string Tenants::add_key(const std::filesystem::path& file, const std::string& tenant, runtime::Rng& rng) {
+  const std::string key = new_api_key(rng);
+  store_key(file, tenant, key);
+  return key;
+}
+
+void Tenants::store_key(const std::filesystem::path& file, const std::string& tenant, const std::string& key) {
   if (!valid_tenant_id(tenant))
     throw std::runtime_error("tenant id '" + tenant + "' must be 1-64 characters of [a-z0-9_-]");
   Json doc = std::filesystem::exists(file) ? read_json(file) : Json{{"tenants", Json::array()}};
@@ -131,20 +138,21 @@ std::string Tenants::add_key(const std::filesystem::path& file, const std::strin
     entry = &doc["tenants"].back();
   }
   if (!entry->contains("api_keys")) (*entry)["api_keys"] = Json::array();
-  const std::string key = new_api_key(rng);
   const auto n = (*entry)["api_keys"].size() + 1;
   (*entry)["api_keys"].push_back({{"id", tenant + "-" + std::to_string(n)},
                                   {"sha256", key_hash(key)},
                                   {"created", runtime::format_rfc3339(runtime::RealClock().now_us())}});
+  (void)Tenants::parse(doc, file);  // never write a file the node would refuse
   write_atomic(file, doc.dump(2) + "\n", 0600);
-  (void)Tenants::load(file);  // never leave a file the node would refuse
-  return key;
 }
 
 bool Tenants::bootstrap(const std::filesystem::path& file, const std::filesystem::path& key_file, runtime::Rng& rng) {
   if (std::filesystem::exists(file)) return false;
-  const std::string key = add_key(file, "default", rng);
+  // The key file first: a crash between the two writes leaves a key nobody accepts and no
+  // tenants file, so the next start bootstraps again; the reverse order would lose the key.
+  const std::string key = new_api_key(rng);
   write_atomic(key_file, key + "\n", 0600);
+  store_key(file, "default", key);
   return true;
 }
 

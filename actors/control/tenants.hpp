@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "runtime/ids.hpp"
 
 // Tenants and their API keys (server-to-server credentials), from a JSON file:
@@ -40,6 +42,10 @@ class Tenants {
   static bool valid_tenant_id(std::string_view id) noexcept;
 
  private:
+  static Tenants parse(const nlohmann::json& doc, const std::filesystem::path& file);
+  // Adds the key's hash to the tenant in the file (creating both as needed), atomically.
+  static void store_key(const std::filesystem::path& file, const std::string& tenant, const std::string& key);
+
   std::map<std::string, ApiKeyPrincipal> by_hash_;  // hex SHA-256 of the key
   std::vector<std::string> ids_;
 };

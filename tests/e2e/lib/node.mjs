@@ -146,8 +146,10 @@ export class OmnicastNode {
     if (!this.proc) return;
     const proc = this.proc;
     proc.kill('SIGTERM');
-    const timer = new Promise((r) => setTimeout(() => r(null), timeoutMs));
+    let timeout;
+    const timer = new Promise((r) => (timeout = setTimeout(() => r(null), timeoutMs)));
     const result = await Promise.race([this.exited, timer]);
+    clearTimeout(timeout); // a pending timer would hold the test process open for timeoutMs
     this.proc = null;
     running.delete(this);
     if (!result) {
