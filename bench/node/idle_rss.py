@@ -28,7 +28,8 @@ def main():
     ap.add_argument("build_dir")
     ap.add_argument("--requests", type=int, default=2000)
     args = ap.parse_args()
-    omnicast_process.OMNICAST = os.path.join(args.build_dir, "bin", "omnicast")
+    # Absolute: the node runs in a temporary working directory.
+    omnicast_process.OMNICAST = os.path.join(os.path.abspath(args.build_dir), "bin", "omnicast")
     with tempfile.TemporaryDirectory() as cwd:
         node = omnicast_process.NodeProcess(cwd, ["--http.port", str(omnicast_process.free_port())])
         pid = node.proc.pid
