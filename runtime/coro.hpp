@@ -13,3 +13,51 @@
 // inside the co_await expression. GCC 12 places such a temporary in the coroutine frame and
 // relocates it bitwise, so a short std::string in it frees its own inline buffer (found by
 // ASan on the first POST /v1/streams). The same goes for a conditional operator there.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+namespace omnicast::runtime {
+
+// Runs two asynchronous operations at once and resumes the coroutine when both have answered,
+// with both results. Each `start` is called with a completion callback taking its result (for
+// example [&](auto done) { actor->submit(cmd, meta, std::move(done)); }). Used where two actors'
+// appends are independent, so that they share a group commit instead of waiting for two.
+template <class R1, class R2, class Start1, class Start2>
+asio::awaitable<std::pair<R1, R2>> when_both(Start1 start1, Start2 start2) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::pair<R1, R2>)>(
+      [s1 = std::move(start1), s2 = std::move(start2)](auto handler) mutable {
+        using Handler = decltype(handler);
+        struct Join {
+          std::mutex mu;
+          std::optional<R1> r1;
+          std::optional<R2> r2;
+          std::optional<Handler> handler;
+          void finish_if_done(std::unique_lock<std::mutex>& lock) {
+            if (!r1 || !r2) return;
+            auto h = std::move(*handler);
+            std::pair<R1, R2> both{std::move(*r1), std::move(*r2)};
+            lock.unlock();
+            auto ex = asio::get_associated_executor(h);
+            asio::post(ex, [h = std::move(h), both = std::move(both)]() mutable { h(std::move(both)); });
+          }
+        };
+        auto join = std::make_shared<Join>();
+        join->handler.emplace(std::move(handler));
+        s1([join](R1 r) {
+          std::unique_lock lock(join->mu);
+          join->r1.emplace(std::move(r));
+          join->finish_if_done(lock);
+        });
+        s2([join](R2 r) {
+          std::unique_lock lock(join->mu);
+          join->r2.emplace(std::move(r));
+          join->finish_if_done(lock);
+        });
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace omnicast::runtime

@@ -225,16 +225,23 @@ asio::awaitable<actors::SessionActor::Reply> ControlPlane::Impl::end_session(
     auto ended = co_await actor->submit(std::move(end_command), command_meta(c, false), asio::use_awaitable);
     if (!ended.ok() && ended.error.code != "illegal_transition") co_return ended;
   }
-  if (!s.room_id.empty())
-    if (auto room = d.directory.find_room(s.room_id)) {
-      rm::Close close_room{"session_end"};
-      co_await room->submit(std::move(close_room), command_meta(c, false), asio::use_awaitable);
-    }
-  if (!s.device.empty()) {
-    pt::Release release{s.id, reason == "gate" ? "gate" : "session_end"};
-    co_await d.directory.participant(actors::participant_actor_id(s.tenant, s.device))
-        ->submit(std::move(release), command_meta(c, false), asio::use_awaitable);
-  }
+  // Closing the room and releasing the device's Presence Lock are independent: both at once,
+  // so their appends share one group commit. Either may already be done (a repeat).
+  auto room = s.room_id.empty() ? nullptr : d.directory.find_room(s.room_id);
+  auto device = s.device.empty() ? nullptr : d.directory.participant(actors::participant_actor_id(s.tenant, s.device));
+  rm::Close close_room{"session_end"};
+  pt::Release release{s.id, reason == "gate" ? "gate" : "session_end"};
+  auto room_meta = command_meta(c, false);
+  auto device_meta = command_meta(c, false);
+  co_await runtime::when_both<actors::RoomActor::Reply, actors::ParticipantActor::Reply>(
+      [&](auto done) {
+        if (room) room->submit(std::move(close_room), std::move(room_meta), std::move(done));
+        else done(actors::RoomActor::Reply{});
+      },
+      [&](auto done) {
+        if (device) device->submit(std::move(release), std::move(device_meta), std::move(done));
+        else done(actors::ParticipantActor::Reply{});
+      });
   live.release(s.tenant, s.id);
   // Nothing is recorded yet, so there is no replay to wait for: archive at once.
   ss::Archive archive{""};
