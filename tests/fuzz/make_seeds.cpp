@@ -156,11 +156,25 @@ std::vector<std::string> domain_seeds() {
   return out;
 }
 
+// fuzz_control_requests: selector byte + input (see the target).
+std::vector<std::string> control_seeds() {
+  const std::string meta =
+      R"({"meta":{"version":"v1","client_id":"c-1","op_id":"op-1","correlation_id":"corr-1",)"
+      R"("session_type":"realtime","mode":"circle","scope":{"tenant":"acme","user":"alice","device":"dev-1"}}})";
+  const std::string policy =
+      R"({"rules":[{"name":"r","effect":"allow","actions":["stream.*"],"when":{"principal.kind":["api_key"]}}]})";
+  const std::string token =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJvbW5pY2FzdCIsImlzcyI6Im9tbmljYXN0In0."
+      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  return {std::string(1, '\0') + token, std::string(1, '\1') + "eyJhIjoxfQ", std::string(1, '\2') + meta,
+          std::string(1, '\3') + policy};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::cerr << "usage: make_seeds fuzz_msgpack|fuzz_envelope|fuzz_domain_payloads DIR\n";
+    std::cerr << "usage: make_seeds fuzz_msgpack|fuzz_envelope|fuzz_domain_payloads|fuzz_control_requests DIR\n";
     return 2;
   }
   const std::string target = argv[1];
@@ -168,6 +182,7 @@ int main(int argc, char** argv) {
   if (target == "fuzz_msgpack") seeds = msgpack_seeds();
   else if (target == "fuzz_envelope") seeds = envelope_seeds();
   else if (target == "fuzz_domain_payloads") seeds = domain_seeds();
+  else if (target == "fuzz_control_requests") seeds = control_seeds();
   else {
     std::cerr << "make_seeds: unknown target " << target << "\n";
     return 2;
