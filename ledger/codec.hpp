@@ -23,6 +23,7 @@
 // and gets a MessagePack map encoding keyed by field name. Decoding ignores keys it does not
 // know and leaves missing fields at their defaults, so payloads can gain fields without
 // breaking old ledgers. Enums encode as their name through to_string()/parse() found by ADL.
+// Maps are keyed by strings, or by unsigned integers (encoded as MessagePack uint keys).
 namespace omnicast::ledger::codec {
 
 template <class T>
@@ -77,6 +78,12 @@ template <class T>
 struct is_map : std::false_type {};
 template <class T>
 struct is_map<std::map<std::string, T>> : std::true_type {};
+// Maps keyed by an unsigned integer (e.g. part numbers) encode their keys as MessagePack uints.
+template <class T>
+struct is_uint_map : std::false_type {};
+template <class K, class T>
+  requires(std::is_integral_v<K> && std::is_unsigned_v<K> && !std::is_same_v<K, bool>)
+struct is_uint_map<std::map<K, T>> : std::true_type {};
 template <class T>
 struct is_optional : std::false_type {};
 template <class T>
@@ -113,6 +120,12 @@ void encode(MsgWriter& w, const T& v) {
     w.map(static_cast<std::uint32_t>(v.size()));
     for (const auto& [k, e] : v) {
       w.str(k);
+      encode(w, e);
+    }
+  } else if constexpr (detail::is_uint_map<T>::value) {
+    w.map(static_cast<std::uint32_t>(v.size()));
+    for (const auto& [k, e] : v) {
+      w.uint(k);
       encode(w, e);
     }
   } else {
@@ -176,6 +189,14 @@ void decode(MsgReader& r, T& v) {
     for (std::uint32_t i = 0; i < n; ++i) {
       std::string k(r.read_str());
       decode(r, v[std::move(k)]);
+    }
+  } else if constexpr (detail::is_uint_map<T>::value) {
+    const auto n = r.read_map();
+    v.clear();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const auto k = r.read_uint();
+      if (k > std::numeric_limits<typename T::key_type>::max()) throw DecodeError("map key out of range");
+      decode(r, v[static_cast<typename T::key_type>(k)]);
     }
   } else {
     const auto n = r.read_map();

@@ -247,9 +247,9 @@ const CommandSpec kCommands[] = {
     {"state", "[--at-seq N | --at-time TIME] [--actor ID] [--no-snapshot]",
      "print the state folded from the ledger, as JSON",
      "Folds the ledger as the node does on restart and prints one JSON document: seq, hash, ts,\n"
-     "digest (SHA-256 of the state's canonical encoding, comparable with a live node's), sessions\n"
-     "and rooms. With --actor only that aggregate is kept (the digest stays the whole state's);\n"
-     "exit code 1 if it does not exist at that point.",
+     "digest (SHA-256 of the state's canonical encoding, comparable with a live node's), sessions,\n"
+     "rooms and uploads. With --actor only that aggregate is kept (the digest stays the whole\n"
+     "state's); exit code 1 if it does not exist at that point.",
      state_options, state_main},
     {"audit consent", "--session ID [--json]",
      "the consent and recording timeline of one session, with any violation",

@@ -21,10 +21,10 @@ Json state_json(const domain::NodeState& state) {
   return msgpack_to_json(ledger::codec::to_bytes(state));
 }
 
-// Keeps only the aggregate `actor` in "sessions" and "rooms". False if neither holds it.
+// Keeps only the aggregate `actor` in "sessions", "rooms" and "uploads". False if none holds it.
 bool keep_only(Json& state, const std::string& actor) {
   bool found = false;
-  for (const char* group : {"sessions", "rooms"}) {
+  for (const char* group : {"sessions", "rooms", "uploads"}) {
     Json& all = state[group];
     Json kept = Json::object();
     if (auto it = all.find(actor); it != all.end()) {
@@ -70,7 +70,7 @@ int run_state(const CommonOptions& common, const StateCommand& cmd, std::ostream
   const auto& projection = folded.projection;
   Json state = state_json(projection.state());
   if (cmd.actor && !keep_only(state, *cmd.actor)) {
-    err << "state: no session or room '" << *cmd.actor << "' at seq " << projection.seq() << '\n';
+    err << "state: no session, room or upload '" << *cmd.actor << "' at seq " << projection.seq() << '\n';
     return kExitCheckFailed;
   }
   Json doc = Json::object();
@@ -80,6 +80,7 @@ int run_state(const CommonOptions& common, const StateCommand& cmd, std::ostream
   doc["digest"] = ledger::to_hex(projection.state().digest());
   doc["sessions"] = std::move(state["sessions"]);
   doc["rooms"] = std::move(state["rooms"]);
+  doc["uploads"] = std::move(state["uploads"]);
   out << json_text(doc, 2) << '\n';
   return kExitOk;
 }

@@ -21,6 +21,9 @@ void Projection::apply_view(const V& e) {
     } else if (auto pv = from_payload<participant::Event>(e.kind, e.kind_version, e.payload)) {
       auto& p = state_.participants[std::string(e.actor)];
       p = participant::apply(std::move(p), *pv, stamp);
+    } else if (auto uv = from_payload<upload::Event>(e.kind, e.kind_version, e.payload)) {
+      auto& u = state_.uploads[std::string(e.actor)];
+      u = upload::apply(std::move(u), *uv, stamp);
     } else if (from_payload<audit::Event>(e.kind, e.kind_version, e.payload)) {
       ++state_.audit_records;
     } else {

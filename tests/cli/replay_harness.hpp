@@ -22,6 +22,7 @@
 #include "actors/domain/event_codec.hpp"
 #include "actors/domain/room.hpp"
 #include "actors/domain/stream_session.hpp"
+#include "actors/domain/upload.hpp"
 #include "ledger/ledger.hpp"
 #include "runtime/clock.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -32,6 +33,7 @@ namespace omnicast::test {
 
 namespace ss = domain::stream_session;
 namespace rm = domain::room;
+namespace md = domain::upload;
 
 // 2026-11-21T10:00:00Z: every test ledger starts here, so times in assertions are readable.
 inline constexpr std::int64_t kT0 = 1'795'255'200'000'000;
@@ -161,7 +163,7 @@ class TestLedger {
   std::uint64_t requests_ = 0;
 };
 
-// Drives sessions and rooms through the domain's own decide/apply, appending what decide emits
+// Drives sessions, rooms and uploads through the domain's own decide/apply, appending what decide emits
 // (one request per command, at the time given), so the ledgers are the ones the node writes.
 class Domain {
  public:
@@ -172,6 +174,9 @@ class Domain {
   }
   std::vector<std::uint64_t> room(const std::string& id, const rm::Command& c, std::int64_t ts_us) {
     return run(rooms_, id, c, ts_us);
+  }
+  std::vector<std::uint64_t> upload(const std::string& id, const md::Command& c, std::int64_t ts_us) {
+    return run(uploads_, id, c, ts_us);
   }
 
   const ss::State& session_state(const std::string& id) { return sessions_[id]; }
@@ -200,6 +205,7 @@ class Domain {
   std::string tenant_;
   std::map<std::string, ss::State> sessions_;
   std::map<std::string, rm::State> rooms_;
+  std::map<std::string, md::State> uploads_;
 };
 
 // A draft of one domain event, for ledgers built by hand (what decide() would refuse to emit).

@@ -103,11 +103,38 @@ TEST_F(StateTest, ActorKeepsOnlyThatAggregate) {
   EXPECT_EQ(room["rooms"]["rm_1"]["phase"], "open");
 }
 
+TEST_F(StateTest, UploadsAreFoldedAndSelectable) {
+  Domain d(ledger_, "acme");
+  const std::string sha(64, 'c');
+  d.upload("md_1", md::Presign{"md_1", "acme", "rm_1", "alice", "image/png", 10, "wrapped", md::Retention::ephemeral,
+                               3'600'000'000, 0},
+           kT0 + 50 * kSecond);
+  d.upload("md_1", md::StorePart{1, 10, sha}, kT0 + 51 * kSecond);
+  d.upload("md_1", md::CompleteUpload{10, sha, 1}, kT0 + 52 * kSecond);
+  d.upload("md_1", md::Commit{sha, 10, ""}, kT0 + 53 * kSecond);
+  const auto all = state({});
+  EXPECT_EQ(all["seq"], 13);
+  const auto& u = all["uploads"]["md_1"];
+  EXPECT_EQ(u["phase"], "committed");
+  EXPECT_EQ(u["retention"], "ephemeral");
+  EXPECT_EQ(u["enc_meta"], "wrapped");
+  EXPECT_EQ(u["parts"]["1"]["bytes"], 10);
+  EXPECT_EQ(u["retain_until_us"], kT0 + 53 * kSecond + md::kEphemeralRetentionUs);
+  EXPECT_EQ(all["sessions"].size(), 1u);
+
+  const auto only = state({"--actor", "md_1"});
+  EXPECT_TRUE(only["sessions"].empty());
+  EXPECT_TRUE(only["rooms"].empty());
+  EXPECT_EQ(only["uploads"]["md_1"], u);
+  EXPECT_EQ(only["digest"], all["digest"]);
+  EXPECT_TRUE(state({"--at-seq", "8"})["uploads"].empty());
+}
+
 TEST_F(StateTest, AnActorThatDoesNotExistThereExits1) {
   const auto unknown = run_replay(ledger_.at({"state", "--actor", "ss_nobody"}));
   EXPECT_EQ(unknown.code, 1) << unknown;
   EXPECT_EQ(unknown.out, "");
-  EXPECT_EQ(unknown.err, "state: no session or room 'ss_nobody' at seq 8\n");
+  EXPECT_EQ(unknown.err, "state: no session, room or upload 'ss_nobody' at seq 8\n");
   const auto not_yet = run_replay(ledger_.at({"state", "--actor", "rm_1", "--at-seq", "1"}));
   EXPECT_EQ(not_yet.code, 1) << not_yet;
 }

@@ -1,15 +1,15 @@
 // fuzz_domain_payloads: event payloads as they come out of a ledger record, through the domain's
 // from_payload() and apply().
 //
-// Input: byte 0 selects a kind from the stream_session and room event lists and the kind_version
-// presented (see select_kind in fuzz_support.hpp); the rest is the payload.
+// Input: byte 0 selects a kind from the stream_session, room and upload event lists and the
+// kind_version presented (see select_kind in fuzz_support.hpp); the rest is the payload.
 //
 // Invariants (only ledger::DecodeError may escape from_payload, only ledger::CorruptRecord
 // Projection::apply):
 //   1. A kind_version newer than the build's is refused with DecodeError, whatever the payload.
-//   2. Exactly one of the two aggregates claims the kind.
-//   3. A decoded event applies to a default State and to a prepared/open one without crashing,
-//      and counts as one applied event.
+//   2. Exactly one of the three aggregates claims the kind.
+//   3. A decoded event applies to a default State and to a prepared/open/presigned one without
+//      crashing, and counts as one applied event.
 //   4. The event round-trips: to_draft() names the same kind and version, and its payload
 //      decodes back to an equal event.
 //   5. The projection folds it as one event, and a snapshot of the projection restores to an
@@ -23,6 +23,7 @@
 #include "actors/domain/projection.hpp"
 #include "actors/domain/room.hpp"
 #include "actors/domain/stream_session.hpp"
+#include "actors/domain/upload.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace omnicast;
@@ -61,6 +62,16 @@ void check_aggregate(std::string_view kind, std::uint32_t version, std::string_v
   FUZZ_CHECK(back.has_value() && *back == *ev);
 }
 
+// Whether the aggregate's Event variant claims the kind (throws DecodeError like from_payload).
+bool claims(fz::Aggregate a, std::string_view kind, std::uint32_t version, std::string_view payload) {
+  switch (a) {
+    case fz::Aggregate::session: return domain::from_payload<domain::stream_session::Event>(kind, version, payload).has_value();
+    case fz::Aggregate::room: return domain::from_payload<domain::room::Event>(kind, version, payload).has_value();
+    case fz::Aggregate::upload: return domain::from_payload<domain::upload::Event>(kind, version, payload).has_value();
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -73,8 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (sel.kind_version > sel.info->version) {
     bool refused = false;
     try {
-      if (sel.info->room) (void)domain::from_payload<domain::room::Event>(kind, sel.kind_version, payload);
-      else (void)domain::from_payload<domain::stream_session::Event>(kind, sel.kind_version, payload);
+      (void)claims(sel.info->aggregate, kind, sel.kind_version, payload);
     } catch (const ledger::DecodeError&) {
       refused = true;
     }
@@ -82,13 +92,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
 
-  // 2. Exactly one aggregate owns the kind (the other one returns nothing, never throws).
-  if (sel.info->room) FUZZ_CHECK(!domain::from_payload<domain::stream_session::Event>(kind, sel.kind_version, payload));
-  else FUZZ_CHECK(!domain::from_payload<domain::room::Event>(kind, sel.kind_version, payload));
+  // 2. Exactly one aggregate owns the kind (the others return nothing, never throw).
+  for (auto other : {fz::Aggregate::session, fz::Aggregate::room, fz::Aggregate::upload})
+    if (other != sel.info->aggregate) FUZZ_CHECK(!claims(other, kind, sel.kind_version, payload));
 
   // 3 and 4.
   const domain::Stamp stamp{1'795'000'000'000'000, kActor, kTenant};
-  if (sel.info->room) {
+  if (sel.info->aggregate == fz::Aggregate::upload) {
+    namespace md = domain::upload;
+    md::State presigned = md::apply(
+        {}, md::Presigned{std::string(kTenant), "rm_a", "usr_a", "video/mp4", 1000, "meta", md::Retention::standard,
+                          stamp.ts_us + 1, "tnt_fuzz/md_a"},
+        stamp);
+    presigned = md::apply(std::move(presigned), md::PartStored{1, 10, std::string(64, 'a')}, stamp);
+    check_aggregate<md::Event>(kind, sel.kind_version, payload, presigned);
+  } else if (sel.info->aggregate == fz::Aggregate::room) {
     domain::room::State open = domain::room::apply(
         {}, domain::room::Opened{domain::Mode::circle, 6}, stamp);
     open = domain::room::apply(std::move(open),
@@ -120,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   FUZZ_CHECK(p.seq() == 1 && p.unknown_kinds() == 0);
-  FUZZ_CHECK(p.state().sessions.size() + p.state().rooms.size() == 1);
+  FUZZ_CHECK(p.state().sessions.size() + p.state().rooms.size() + p.state().uploads.size() == 1);
   domain::Projection restored;
   try {
     restored.restore(p.snapshot(stamp.ts_us));

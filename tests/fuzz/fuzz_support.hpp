@@ -19,6 +19,7 @@
 
 #include "actors/domain/room.hpp"
 #include "actors/domain/stream_session.hpp"
+#include "actors/domain/upload.hpp"
 #include "ledger/codec.hpp"
 
 namespace omnicast::fuzz {
@@ -210,24 +211,30 @@ bool same(const T& a, const T& b) {
 
 // ---- the domain event kinds fuzz_domain_payloads selects from --------------------------------
 
+// Which aggregate's Event variant a kind belongs to.
+enum class Aggregate { session, room, upload };
+
 struct KindInfo {
   std::string_view kind;
   std::uint32_t version;
-  bool room;  // a room::Event kind (else a stream_session::Event kind)
+  Aggregate aggregate;
 };
 
 template <class Variant>
-void add_kinds(std::vector<KindInfo>& out, bool room) {
+void add_kinds(std::vector<KindInfo>& out, Aggregate aggregate) {
   [&]<class... E>(std::variant<E...>*) {
-    (out.push_back(KindInfo{E::kind, E::version, room}), ...);
+    (out.push_back(KindInfo{E::kind, E::version, aggregate}), ...);
   }(static_cast<Variant*>(nullptr));
 }
 
+// New aggregates are appended at the end, so the selector bytes of the committed seeds (below the
+// previous count) keep naming the same kinds.
 inline const std::vector<KindInfo>& domain_kinds() {
   static const std::vector<KindInfo> kinds = [] {
     std::vector<KindInfo> k;
-    add_kinds<domain::stream_session::Event>(k, false);
-    add_kinds<domain::room::Event>(k, true);
+    add_kinds<domain::stream_session::Event>(k, Aggregate::session);
+    add_kinds<domain::room::Event>(k, Aggregate::room);
+    add_kinds<domain::upload::Event>(k, Aggregate::upload);
     return k;
   }();
   return kinds;

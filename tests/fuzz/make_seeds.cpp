@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 namespace fz = omnicast::fuzz;
 namespace ss = omnicast::domain::stream_session;
 namespace rm = omnicast::domain::room;
+namespace md = omnicast::domain::upload;
 
 namespace {
 
@@ -106,6 +107,19 @@ std::vector<rm::Event> room_samples() {
           rm::Left{"usr_a", "timeout"}, rm::Closed{"requested"}};
 }
 
+std::vector<md::Event> upload_samples() {
+  const std::string sha(64, 'a');
+  return {md::Presigned{"tnt_acme", "room_a", "usr_a", "video/mp4", 1000, "opaque", md::Retention::archival,
+                        1'795'000'003'600'000'000, "tnt_acme/md_a"},
+          md::UploadStarted{},
+          md::PartStored{1, 1000, sha},
+          md::Uploaded{1000, sha, 1},
+          md::Committed{sha, 1000, "md_thumb", 1'795'000'000'000'000 + md::kArchivalRetentionUs},
+          md::Rejected{"sha256_mismatch", 1000, 1000, std::string(64, 'b'), sha},
+          md::Expired{"retention"},
+          md::BlobDeleted{}};
+}
+
 std::vector<std::string> envelope_seeds() {
   std::vector<std::string> out;
   ledger::Sha256 sha;
@@ -113,6 +127,7 @@ std::vector<std::string> envelope_seeds() {
   std::vector<ledger::EventDraft> drafts;
   for (const auto& e : session_samples()) drafts.push_back(domain::to_draft(e, "ses_01JD2YV7M3Q8W5X6Z9A0B1C2D3"));
   for (const auto& e : room_samples()) drafts.push_back(domain::to_draft(e, "room_01JD2YV7M3Q8W5X6Z9A0B1C2D4"));
+  for (const auto& e : upload_samples()) drafts.push_back(domain::to_draft(e, "md_01JD2YV7M3Q8W5X6Z9A0B1C2D5"));
   drafts.push_back(ledger::EventDraft{"test.empty", 1, "a", ""});  // payload encoded as nil
   std::uint64_t seq = 0;
   for (const auto& d : drafts) {
@@ -152,6 +167,7 @@ std::vector<std::string> domain_seeds() {
   };
   for (const auto& e : session_samples()) add(domain::to_draft(e, "s"));
   for (const auto& e : room_samples()) add(domain::to_draft(e, "r"));
+  for (const auto& e : upload_samples()) add(domain::to_draft(e, "m"));
   out.push_back(std::string(1, '\0'));  // kind 0 with an empty payload: the default event
   return out;
 }
