@@ -99,6 +99,11 @@ void Router::add_websocket(std::string pattern, WsHandler handler) {
   routes_.back().websocket = std::move(handler);
 }
 
+void Router::add_stream(std::string method, std::string pattern, StreamHandler handler) {
+  add(std::move(method), std::move(pattern), nullptr);
+  routes_.back().stream = std::move(handler);
+}
+
 Router::Match Router::find(std::string_view method, std::string_view path) const {
   const auto segments = split_path(path);
   Match out;

@@ -33,6 +33,17 @@ struct HttpRequest {
   std::optional<std::string> query_param(std::string_view name) const;
 };
 
+// A response body read in pieces while it is written (a stored file, or a range of one), so the
+// server sends any size in constant memory. read() continues where the last call stopped.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual std::uint64_t size() const noexcept = 0;
+  // Fills up to `n` bytes; false on an I/O error (the connection is then closed: the status
+  // line has gone out already).
+  virtual bool read(char* out, std::size_t n, std::size_t& got) = 0;
+};
+
 struct HttpResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
@@ -43,6 +54,8 @@ struct HttpResponse {
   // When the handler learned a better correlation id than the request's (the meta of the body),
   // the server echoes and logs this one.
   std::string correlation_id;
+  // When set, the body comes from here (Content-Length = source->size()) and `body` is unused.
+  std::shared_ptr<BodySource> source;
 };
 
 // A reply can be sent later, from any thread (a command's answer arrives after the ledger
@@ -77,6 +90,30 @@ struct WsUpgrade {
 };
 using WsHandler = std::function<void(HttpRequest& request, runtime::UniqueFunction<void(WsUpgrade)> decide)>;
 
+// ---- Request bodies consumed as they arrive (uploads) ---------------------------------------
+
+// The route's side of a streamed request body. Calls arrive one at a time on the connection's
+// strand: on_data for each piece, then exactly one of on_end or on_abort.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // A response refuses the rest of the body: it is sent and the connection closed.
+  virtual std::optional<HttpResponse> on_data(const char* data, std::size_t n) = 0;
+  // The whole body has arrived; answer through `respond` (from any thread).
+  virtual void on_end(Respond respond) = 0;
+  // The body will not be complete: the client went away, timed out, or sent more than allowed.
+  virtual void on_abort() = 0;
+};
+
+// A streamed route decides on the request line and headers alone: refuse (the body is not read
+// and the connection is closed) or accept with a sink and the most bytes it takes (more: 413).
+struct StreamDecision {
+  std::optional<HttpResponse> refuse;
+  std::unique_ptr<BodySink> sink;
+  std::uint64_t max_bytes = 0;
+};
+using StreamHandler = std::function<void(HttpRequest& header, runtime::UniqueFunction<void(StreamDecision)> decide)>;
+
 // The error model of DESIGN.md §5: {"error":{"code","message","correlation_id"}} with the status.
 HttpResponse error_response(unsigned status, std::string_view code, std::string_view message,
                             std::string_view correlation_id);
@@ -93,6 +130,7 @@ class Router {
     std::string name;  // label for metrics and logs: the pattern itself
     Handler handler;
     WsHandler websocket;  // set for WebSocket routes (GET with Upgrade: websocket)
+    StreamHandler stream; // set for routes that consume their body as it arrives
     std::vector<std::string> segments;
   };
   struct Match {
@@ -103,6 +141,8 @@ class Router {
 
   void add(std::string method, std::string pattern, Handler handler);
   void add_websocket(std::string pattern, WsHandler handler);
+  // The body is not buffered (and http.body_limit does not apply): see StreamHandler.
+  void add_stream(std::string method, std::string pattern, StreamHandler handler);
   // HEAD falls back to the GET route (the server then sends no body).
   Match find(std::string_view method, std::string_view path) const;
 

@@ -220,23 +220,51 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // The header first: a streamed route takes the body as it arrives; every other route gets it
+  // whole, up to http.body_limit.
   void read() {
-    parser_.emplace();
-    parser_->body_limit(server_->config.body_limit);
-    parser_->header_limit(static_cast<std::uint32_t>(server_->config.header_limit));
+    header_parser_.emplace();
+    header_parser_->header_limit(static_cast<std::uint32_t>(server_->config.header_limit));
     stream_.expires_after(first_ ? server_->config.request_timeout : server_->config.idle_timeout);
     busy_ = false;
+    http::async_read_header(stream_, buffer_, *header_parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (!ec && !server_->draining.load()) {
+      const auto& h = header_parser_->get();
+      const std::string_view target(h.target().data(), h.target().size());
+      const auto path = target.substr(0, target.find('?'));
+      auto match = server_->router.find(std::string_view(h.method_string().data(), h.method_string().size()), path);
+      if (match.route && match.route->stream) return start_stream(match.route, std::move(match.params));
+    }
+    if (ec) return on_read(ec);
+    // Beast checks a declared Content-Length against the limit when the header completes, which
+    // was under the header parser's limit: check it against ours here.
+    if (const auto declared = header_parser_->content_length(); declared && *declared > server_->config.body_limit)
+      return on_read(http::error::body_limit);
+    parser_.emplace(std::move(*header_parser_));
+    header_parser_.reset();
+    parser_->body_limit(server_->config.body_limit);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                     [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
+  }
+
+  // True (and the connection closed) when the peer is simply gone.
+  bool gone(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::bad_descriptor || ec == asio::error::broken_pipe) {
+      close();
+      return true;
+    }
+    return false;
   }
 
   void on_read(beast::error_code ec) {
     first_ = false;
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::bad_descriptor) {
-      return close();
-    }
+    if (gone(ec)) return;
     busy_ = true;
     received_ = std::chrono::steady_clock::now();
     if (ec) {
@@ -261,7 +289,9 @@ class Session : public std::enable_shared_from_this<Session> {
     dispatch(parser_->release());
   }
 
-  void dispatch(http::request<http::string_body> req) {
+  // The request line and headers as the application sees them.
+  template <class Body>
+  HttpRequest describe(const http::request<Body>& req) {
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -273,13 +303,27 @@ class Session : public std::enable_shared_from_this<Session> {
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
       r.headers[std::move(name)] = std::string(f.value());
     }
-    r.body = std::move(req.body());
     r.remote = remote_;
     r.received = received_;
     const auto sent = r.header("x-correlation-id");
     r.correlation_id = usable_correlation_id(sent) ? std::string(sent) : server_->new_correlation_id();
     keep_alive_ = req.keep_alive() && !server_->draining.load();
     head_ = req.method() == http::verb::head;
+    return r;
+  }
+
+  // The reply may come from any thread; it is written from this session's strand.
+  Respond responder(const Router::Route* route, std::string corr, std::string method) {
+    return [self = shared_from_this(), route, corr = std::move(corr), method = std::move(method)](HttpResponse resp) mutable {
+      asio::dispatch(self->stream_.get_executor(), [self, resp = std::move(resp), route, corr, method]() mutable {
+        self->send(std::move(resp), route->name, method, corr);
+      });
+    };
+  }
+
+  void dispatch(http::request<http::string_body> req) {
+    HttpRequest r = describe(req);
+    r.body = std::move(req.body());
 
     if (r.path.empty() || r.path[0] != '/')
       return send(error_response(400, "bad_request", "request target must be an absolute path", r.correlation_id),
@@ -304,17 +348,8 @@ class Session : public std::enable_shared_from_this<Session> {
     r.params = std::move(match.params);
     const Router::Route* route = match.route;
     if (route->websocket) return upgrade(route, r, std::move(req));
-    auto corr = r.correlation_id;
-    auto method = r.method;
-    // The reply may come from any thread; it is written from this session's strand.
-    Respond respond = [self = shared_from_this(), route, corr, method](HttpResponse resp) mutable {
-      asio::dispatch(self->stream_.get_executor(),
-                     [self, resp = std::move(resp), route, corr, method]() mutable {
-                       self->send(std::move(resp), route->name, method, corr);
-                     });
-    };
     try {
-      route->handler(r, std::move(respond));
+      route->handler(r, responder(route, r.correlation_id, r.method));
     } catch (const std::exception& e) {
       // A handler that throws has a bug; the client still gets one precise answer.
       server_->log->error("handler for {} {} threw: {} (correlation_id={})", r.method, r.path, e.what(),
@@ -322,6 +357,93 @@ class Session : public std::enable_shared_from_this<Session> {
       send(error_response(500, "internal", "internal error", r.correlation_id), route->name, r.method,
            r.correlation_id);
     }
+  }
+
+  // ---- streamed request bodies (uploads) ----
+
+  static constexpr std::size_t kChunk = 64 * 1024;
+
+  void start_stream(const Router::Route* route, std::map<std::string, std::string> params) {
+    first_ = false;
+    busy_ = true;
+    received_ = std::chrono::steady_clock::now();
+    server_->in_flight.fetch_add(1);
+    counted_ = true;
+    HttpRequest r = describe(header_parser_->get());
+    r.params = std::move(params);
+    const auto expect = r.header("expect");
+    expect_continue_ = beast::iequals(beast::string_view(expect.data(), expect.size()), "100-continue");
+    route->stream(r, [self = shared_from_this(), route, corr = r.correlation_id,
+                      method = r.method](StreamDecision d) mutable {
+      asio::dispatch(self->stream_.get_executor(), [self, route, corr = std::move(corr), method = std::move(method),
+                                                    d = std::move(d)]() mutable {
+        self->on_stream_decision(route, std::move(method), std::move(corr), std::move(d));
+      });
+    });
+  }
+
+  void on_stream_decision(const Router::Route* route, std::string method, std::string corr, StreamDecision d) {
+    stream_route_ = route;
+    stream_method_ = std::move(method);
+    stream_corr_ = std::move(corr);
+    if (!d.sink) {
+      // The body is not read: the connection cannot be reused after this answer.
+      keep_alive_ = false;
+      return send(d.refuse ? std::move(*d.refuse) : error_response(403, "forbidden", "upload refused", stream_corr_),
+                  route->name, stream_method_, stream_corr_);
+    }
+    sink_ = std::move(d.sink);
+    body_parser_.emplace(std::move(*header_parser_));
+    header_parser_.reset();
+    body_parser_->body_limit(d.max_bytes);
+    if (!chunk_) chunk_ = std::make_unique<char[]>(kChunk);
+    if (!expect_continue_) return read_chunk();
+    auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+    http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
+      if (ec) return self->abort_stream(ec);
+      self->read_chunk();
+    });
+  }
+
+  void read_chunk() {
+    auto& body = body_parser_->get().body();
+    body.data = chunk_.get();
+    body.size = kChunk;
+    // An upload may take long; what must not take long is the wait for its next piece.
+    stream_.expires_after(server_->config.request_timeout);
+    http::async_read_some(stream_, buffer_, *body_parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_chunk(ec); });
+  }
+
+  void on_chunk(beast::error_code ec) {
+    if (ec == http::error::need_buffer) ec = {};
+    const std::size_t got = kChunk - body_parser_->get().body().size;
+    if (!ec && got > 0)
+      if (auto refuse = sink_->on_data(chunk_.get(), got)) {
+        sink_->on_abort();
+        sink_.reset();
+        keep_alive_ = false;
+        return send(std::move(*refuse), stream_route_->name, stream_method_, stream_corr_);
+      }
+    if (ec) return abort_stream(ec);
+    if (!body_parser_->is_done()) return read_chunk();
+    auto sink = std::move(sink_);
+    body_parser_.reset();
+    sink->on_end(responder(stream_route_, stream_corr_, stream_method_));
+  }
+
+  void abort_stream(beast::error_code ec) {
+    if (sink_) sink_->on_abort();
+    sink_.reset();
+    body_parser_.reset();
+    if (ec == http::error::body_limit) {
+      keep_alive_ = false;
+      return send(error_response(413, "payload_too_large", "the body is larger than this upload allows", stream_corr_),
+                  stream_route_->name, stream_method_, stream_corr_);
+    }
+    server_->log->info("{} {} {} body not complete: {} correlation_id={}", remote_, stream_method_,
+                       stream_route_->name, ec.message(), stream_corr_);
+    close();
   }
 
   void upgrade(const Router::Route* route, HttpRequest& r, http::request<http::string_body> req) {
@@ -371,6 +493,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     if (head_) res->body().clear();  // Content-Length stays that of the GET body
 
+    if (resp.source) return send_source(std::move(resp), std::move(res), route, method, corr, closing);
+
     const auto status = resp.status;
     const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - received_).count();
     server_->requests->with({route, method, std::to_string(status)}).inc();
@@ -389,6 +513,59 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // A response whose body comes from a BodySource: the header, then the source in pieces of
+  // kChunk bytes, each read after the previous one has been written.
+  void send_source(HttpResponse resp, std::shared_ptr<http::response<http::string_body>> with_headers,
+                   const std::string& route, const std::string& method, const std::string& corr, bool closing) {
+    auto head = std::make_shared<http::response<http::empty_body>>(with_headers->result(), 11);
+    for (const auto& f : *with_headers)
+      if (f.name() != http::field::content_length) head->set(f.name_string(), f.value());
+    head->content_length(resp.source->size());
+    head->keep_alive(!closing);
+    const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - received_).count();
+    server_->requests->with({route, method, std::to_string(resp.status)}).inc();
+    server_->duration->with({route}).observe(elapsed);
+    server_->log->info("{} {} {} {} {}B {:.3f}ms correlation_id={}", remote_, method, route, resp.status,
+                       resp.source->size(), elapsed * 1e3, corr);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*head);
+    source_ = std::move(resp.source);
+    source_left_ = head_ ? 0 : source_->size();
+    stream_.expires_after(server_->config.request_timeout);
+    http::async_write_header(stream_, *serializer,
+                             [self = shared_from_this(), head, serializer, closing](beast::error_code ec, std::size_t) {
+                               if (ec) return self->close();
+                               self->write_source(closing);
+                             });
+  }
+
+  void write_source(bool closing) {
+    if (source_left_ == 0) {
+      source_.reset();
+      done_request();
+      if (closing) return close();
+      sent_for_current_ = false;
+      return read();
+    }
+    if (!chunk_) chunk_ = std::make_unique<char[]>(kChunk);
+    std::size_t got = 0;
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, source_left_));
+    if (!source_->read(chunk_.get(), want, got) || got == 0) {
+      server_->log->warn("{} response body source failed after {} bytes left; closing", remote_, source_left_);
+      source_.reset();
+      return close();
+    }
+    source_left_ -= got;
+    stream_.expires_after(server_->config.request_timeout);
+    asio::async_write(stream_, asio::buffer(chunk_.get(), got),
+                      [self = shared_from_this(), closing](beast::error_code ec, std::size_t) {
+                        if (ec) {
+                          self->source_.reset();
+                          return self->close();
+                        }
+                        self->write_source(closing);
+                      });
+  }
+
   void done_request() {
     if (counted_) server_->in_flight.fetch_sub(1);
     counted_ = false;
@@ -405,7 +582,18 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   std::shared_ptr<HttpServer::Impl> server_;
   beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // A streamed body in progress: its parser, its sink and the route's answer context.
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  std::unique_ptr<BodySink> sink_;
+  std::unique_ptr<char[]> chunk_;
+  const Router::Route* stream_route_ = nullptr;
+  std::string stream_method_, stream_corr_;
+  bool expect_continue_ = false;
+  // A response body being written from a source.
+  std::shared_ptr<BodySource> source_;
+  std::uint64_t source_left_ = 0;
   std::string remote_;
   std::chrono::steady_clock::time_point received_;
   bool first_ = true;
