@@ -25,6 +25,7 @@ struct Raw {
   std::size_t quotas_live_sessions_per_tenant;
   std::uint32_t quotas_circle_cap, quotas_party_cap;
   double quotas_requests_per_client_per_s;
+  std::uint64_t media_max_object_bytes, media_tenant_quota_bytes, media_upload_ttl_s, media_link_ttl_s;
   unsigned http_port;
   std::size_t http_body_limit, http_header_limit, http_max_connections;
   std::uint64_t http_request_timeout_ms, http_idle_timeout_ms;
@@ -100,6 +101,14 @@ po::options_description settings(Raw& r) {
        "Participants a party room holds (one presenter and a small audience).")
     ("quotas.requests_per_client_per_s", po::value(&r.quotas_requests_per_client_per_s)->default_value(d.quotas.requests_per_client_per_s, "50"),
        "Control-plane requests per second one client (tenant and meta.client_id) may make; bursts of twice that.")
+    ("media.max_object_bytes", po::value(&r.media_max_object_bytes)->default_value(d.media.max_object_bytes),
+       "Largest upload (bytes of ciphertext) presign accepts; a PUT may not send more than its presign declared.")
+    ("media.tenant_quota_bytes", po::value(&r.media_tenant_quota_bytes)->default_value(d.media.tenant_quota_bytes),
+       "Bytes of media one tenant may hold (committed and in progress); 0: unlimited.")
+    ("media.upload_ttl_s", po::value(&r.media_upload_ttl_s)->default_value(static_cast<std::uint64_t>(d.media.upload_ttl.count())),
+       "How long a presigned upload URL accepts bytes, in seconds (60-604800); an upload not committed by then is swept.")
+    ("media.link_ttl_s", po::value(&r.media_link_ttl_s)->default_value(static_cast<std::uint64_t>(d.media.link_ttl.count())),
+       "How long a get_link download URL serves, in seconds (10-86400).")
     ("log.format", po::value(&r.log_format)->default_value(d.log.format),
        "Log format: text (human-readable) or json (one object per line).")
     ("log.level", po::value(&r.log_level)->default_value(d.log.level),
@@ -160,6 +169,10 @@ Config finish(const Raw& r) {
   if (!(r.quotas_requests_per_client_per_s >= 0.1 && r.quotas_requests_per_client_per_s <= 1e6))
     throw ConfigError("quotas.requests_per_client_per_s: must be between 0.1 and 1000000");
   c.quotas.requests_per_client_per_s = r.quotas_requests_per_client_per_s;
+  c.media.max_object_bytes = in_range<std::uint64_t>(r.media_max_object_bytes, 1, 1ull << 40, "media.max_object_bytes");
+  c.media.tenant_quota_bytes = r.media_tenant_quota_bytes;
+  c.media.upload_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_upload_ttl_s, 60, 604'800, "media.upload_ttl_s"));
+  c.media.link_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_link_ttl_s, 10, 86'400, "media.link_ttl_s"));
   c.ledger.map_size_mb = in_range<std::size_t>(r.ledger_map_size_mb, 1, std::size_t{1} << 22, "ledger.map_size_mb");
   c.ledger.max_batch = in_range<std::size_t>(r.ledger_max_batch, 1, 1 << 20, "ledger.max_batch");
   c.ledger.sync = r.ledger_sync;
@@ -303,6 +316,9 @@ std::string render_config(const Config& c) {
     << "[quotas]\nlive_sessions_per_tenant = " << c.quotas.live_sessions_per_tenant
     << "\ncircle_cap = " << c.quotas.circle_cap << "\nparty_cap = " << c.quotas.party_cap
     << "\nrequests_per_client_per_s = " << c.quotas.requests_per_client_per_s << "\n"
+    << "[media]\nmax_object_bytes = " << c.media.max_object_bytes
+    << "\ntenant_quota_bytes = " << c.media.tenant_quota_bytes << "\nupload_ttl_s = " << c.media.upload_ttl.count()
+    << "\nlink_ttl_s = " << c.media.link_ttl.count() << "\n"
     << "[log]\nformat = " << c.log.format << "\nlevel = " << c.log.level << "\n"
     << "[shutdown]\ndrain_timeout_ms = " << c.drain_timeout.count() << "\n";
   return o.str();

@@ -34,6 +34,13 @@ struct QuotaConfig {
   double requests_per_client_per_s = 50;
 };
 
+struct MediaConfig {
+  std::uint64_t max_object_bytes = 2ull << 30;  // one upload
+  std::uint64_t tenant_quota_bytes = 0;         // 0: unlimited
+  std::chrono::seconds upload_ttl{3600};        // how long a presigned upload URL accepts bytes
+  std::chrono::seconds link_ttl{300};           // how long a get_link URL serves
+};
+
 struct LedgerConfig {
   std::size_t map_size_mb = 64;
   std::size_t max_batch = 4096;
@@ -59,6 +66,7 @@ struct Config {
   LogConfig log;
   SecurityConfig security;
   QuotaConfig quotas;
+  MediaConfig media;
   std::chrono::milliseconds drain_timeout{10'000};
 };
 

@@ -1,6 +1,7 @@
 // REST: the internal routes of seed 000 §6.2 and the public /v1 routes, both onto the same
 // operations. Path parameters join the JSON body's arguments.
 #include "actors/api/surfaces_impl.hpp"
+#include "actors/control/signed_urls.hpp"
 
 namespace omnicast::api {
 
@@ -30,7 +31,23 @@ constexpr RouteSpec kRoutes[] = {
     {"POST", "/v1/rooms/{room_id}/join", "room.join", control::Surface::rest},
     {"POST", "/v1/rooms/{room_id}/leave", "room.leave", control::Surface::rest},
     {"POST", "/v1/rooms/{room_id}/next", "room.next", control::Surface::rest},
+    {"POST", "/internal/media/presign", "media.presign", control::Surface::internal_rest},
+    {"POST", "/internal/media/commit", "media.commit", control::Surface::internal_rest},
+    {"GET", "/internal/media/link/{media_id}", "media.get_link", control::Surface::internal_rest},
+    {"POST", "/v1/media", "media.presign", control::Surface::rest},
+    {"GET", "/v1/media/{media_id}", "media.get", control::Surface::rest},
+    {"POST", "/v1/media/{media_id}/commit", "media.commit", control::Surface::rest},
+    {"POST", "/v1/media/{media_id}/link", "media.get_link", control::Surface::rest},
 };
+
+// A GET carries its arguments in the query string: "true"/"false" are booleans, the rest strings.
+void add_query_arguments(const gateway::HttpRequest& req, control::Json& args) {
+  for (const auto& [name, value] : control::parse_query(req.query)) {
+    if (name == "token") continue;
+    if (value == "true" || value == "false") args[name] = value == "true";
+    else args[name] = value;
+  }
+}
 
 }  // namespace
 
@@ -48,6 +65,7 @@ void Surfaces::Impl::add_rest(gateway::Router& router) {
                    if (args.is_discarded() || !args.is_object())
                      return fail(400, "invalid_json", "the request body must be a JSON object");
                  }
+                 if (spec.method == std::string_view("GET")) add_query_arguments(req, args);
                  for (const auto& [name, value] : req.params) {
                    if (args.contains(name) && args[name] != value)
                      return fail(400, "invalid_argument", name + " in the body differs from the path");

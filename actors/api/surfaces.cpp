@@ -40,6 +40,7 @@ void Surfaces::register_routes(gateway::Router& router) {
   impl_->add_rest(router);
   impl_->add_mcp(router);
   impl_->add_websocket(router);
+  impl_->add_blobs(router);
 }
 
 }  // namespace omnicast::api

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by rest.cpp, mcp.cpp and websocket.cpp.
+// Shared by rest.cpp, mcp.cpp, websocket.cpp and blobs.cpp.
 #include <mutex>
 #include <set>
 #include <string>
@@ -19,6 +19,7 @@ struct Surfaces::Impl : std::enable_shared_from_this<Surfaces::Impl> {
   void add_rest(gateway::Router& router);
   void add_mcp(gateway::Router& router);
   void add_websocket(gateway::Router& router);
+  void add_blobs(gateway::Router& router);
 
   SurfaceDeps deps;
   std::shared_ptr<EventHub> hub;

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "actors/control/control_plane_impl.hpp"
+#include "actors/control/secrets.hpp"
 #include "actors/domain/event_codec.hpp"
 #include "actors/host/read_model.hpp"
 #include "ledger/ledger.hpp"
@@ -69,9 +70,14 @@ ControlPlane::Impl::Impl(ControlPlaneDeps deps, const runtime::Config& cfg)
       tenants(load_tenants(cfg, deps.rng)),
       policy(load_policy(cfg)),
       tokens(TokenService::load_or_create(cfg.data_dir / "keys" / "token-hs256.key", deps.rng, cfg.security.token_ttl)),
+      urls(load_or_create_secret(cfg.data_dir / "keys" / "url-hs256.key", deps.rng)),
       rate(cfg.quotas.requests_per_client_per_s, 2 * cfg.quotas.requests_per_client_per_s),
       live(cfg.quotas.live_sessions_per_tenant) {
   define_operations();
+  media_bytes_in = &d.metrics.counter("omnicast_media_bytes_received_total",
+                                      "Bytes of ciphertext stored by uploads (whole PUTs and parts) that completed.");
+  media_bytes_out = &d.metrics.counter("omnicast_media_bytes_sent_total",
+                                       "Bytes of ciphertext served by GET /v1/blobs (the length of each answer).");
   calls = &d.metrics.counter_family("omnicast_api_calls_total",
                                     "Control-plane calls by operation, surface and outcome code (ok or the error code).",
                                     {"operation", "surface", "code"});

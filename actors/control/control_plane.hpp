@@ -1,6 +1,9 @@
 #pragma once
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actors/control/api.hpp"
@@ -22,6 +25,10 @@ namespace omnicast::actors {
 class Directory;
 class ReadModel;
 }  // namespace omnicast::actors
+namespace omnicast::media {
+class BlobStore;
+class BlobReader;
+}  // namespace omnicast::media
 
 // The control plane: stream@v1 and room operations (docs/api.md), one implementation reached
 // through REST, MCP and the WebSocket alike. A call is authenticated by its transport, then here:
@@ -59,7 +66,46 @@ struct OperationInfo {
   Json output_schema;
 };
 
+// ---- the data plane of media: the signed URLs presign and get_link hand out (docs/api.md) ----
+
+// A request to /v1/blobs/{media_id}, as the transport received it.
+struct BlobRequest {
+  std::string method;  // PUT, GET or HEAD
+  std::string path;
+  std::string media_id;
+  std::map<std::string, std::string> query;  // decoded
+  std::string range;           // Range header
+  std::string if_none_match;   // If-None-Match header
+  std::string part_sha256;     // X-Part-Sha256 header (parts of a resumable upload)
+  std::string correlation_id;
+};
+
+// One PUT in progress: bytes go to storage as they arrive, hashed on the way.
+class UploadReceiver {
+ public:
+  virtual ~UploadReceiver() = default;  // an unfinished upload leaves nothing behind
+  // A response refuses the rest of the body.
+  virtual std::optional<Response> write(const char* data, std::size_t n) = 0;
+  virtual asio::awaitable<Response> finish() = 0;
+};
+
+struct UploadStart {
+  std::optional<Response> refuse;
+  std::unique_ptr<UploadReceiver> receiver;
+  std::uint64_t max_bytes = 0;
+};
+
+// What a GET or HEAD of a blob answers: an error, 304, or (a range of) the stored bytes.
+struct Download {
+  Response response;  // the status and, for errors, the error document
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type;
+  std::shared_ptr<media::BlobReader> reader;  // null for errors and 304
+  std::uint64_t offset = 0, length = 0;
+};
+
 struct ControlPlaneDeps {
+  media::BlobStore& blobs;
   actors::Directory& directory;
   actors::ReadModel& read_model;
   ledger::Ledger& ledger;
@@ -84,6 +130,10 @@ class ControlPlane {
 
   // Runs an operation by name (stream.prepare) or MCP tool name (stream.v1.prepare).
   asio::awaitable<Response> call(std::string operation, Json args, CallContext ctx);
+
+  // The data plane: a PUT of an upload (whole, or one part) and a GET/HEAD of a stored blob.
+  asio::awaitable<UploadStart> receive_upload(BlobRequest request);
+  asio::awaitable<Download> download(BlobRequest request);
 
   const std::vector<OperationInfo>& operations() const;
   const OperationInfo* find(std::string_view name_or_tool) const;

@@ -10,6 +10,7 @@
 #include "actors/control/meta.hpp"
 #include "actors/control/policy.hpp"
 #include "actors/control/quotas.hpp"
+#include "actors/control/signed_urls.hpp"
 #include "actors/control/tenants.hpp"
 #include "actors/domain/audit.hpp"
 #include "actors/host/directory.hpp"
@@ -33,7 +34,18 @@ struct Call {
   const std::string& correlation_id() const { return ctx.correlation_id; }
 };
 
+// An actor's refusal as the API answers it.
+template <class Reply>
+ApiException failure(const Reply& r) {
+  const auto& code = r.error.code;
+  const unsigned status = code == "not_found" ? 404 : code == "invalid_argument" || code == "invalid" ? 400
+                          : code == "unavailable"                                               ? 503
+                                                                                                : 409;
+  return ApiException{{status, code, r.error.message, nullptr, 0}};
+}
+
 using SessionState = domain::stream_session::State;
+using UploadState = domain::upload::State;
 using RoomState = domain::room::State;
 
 struct ControlPlane::Impl {
@@ -51,6 +63,9 @@ struct ControlPlane::Impl {
   // ---- lookups shared by the operations ----
   asio::awaitable<std::pair<std::shared_ptr<actors::SessionActor>, SessionState>> session_of(Call& c, const std::string& id);
   asio::awaitable<std::pair<std::shared_ptr<actors::RoomActor>, RoomState>> room_of(Call& c, const std::string& id);
+  asio::awaitable<std::pair<std::shared_ptr<actors::UploadActor>, UploadState>> upload_of(Call& c, const std::string& id);
+  // Bytes a tenant's uploads hold or may still hold (committed: received; in progress: declared).
+  std::uint64_t media_bytes_held(const std::string& tenant) const;
   std::string required_id(const Call& c, const char* name) const;
   actors::CommandMeta command_meta(const Call& c, bool records_op) const;
   // The acting participant: the argument, else meta.scope.user, else the token's subject; a
@@ -78,6 +93,15 @@ struct ControlPlane::Impl {
   asio::awaitable<Response> room_leave(Call& c);
   asio::awaitable<Response> room_next(Call& c);
   asio::awaitable<Response> room_get(Call& c);
+  // media@v1 and the data plane (media.cpp)
+  asio::awaitable<Response> media_presign(Call& c);
+  asio::awaitable<Response> media_commit(Call& c);
+  asio::awaitable<Response> media_get_link(Call& c);
+  asio::awaitable<Response> media_get(Call& c);
+  asio::awaitable<UploadStart> receive_upload(BlobRequest request);
+  asio::awaitable<Download> download(BlobRequest request);
+  enum class MemberAct { leave, next };
+  asio::awaitable<Response> member_acts(Call& c, MemberAct act);
   // Ends a session the way stream.end does, tolerating steps already done (a repeat after a
   // crash, or a gate); `final_meta` records the op on the last step when given.
   asio::awaitable<actors::SessionActor::Reply> end_session(Call& c, const std::shared_ptr<actors::SessionActor>& actor,
@@ -93,6 +117,7 @@ struct ControlPlane::Impl {
   Tenants tenants;
   Policy policy;
   TokenService tokens;
+  UrlSigner urls;
   RateLimiter rate;
   LiveSessions live;
   std::vector<OperationInfo> infos;
@@ -103,6 +128,8 @@ struct ControlPlane::Impl {
 
   runtime::metrics::Family<runtime::metrics::Counter>* calls;
   runtime::metrics::Family<runtime::metrics::Histogram>* latency;
+  runtime::metrics::Counter* media_bytes_in;   // ciphertext stored by PUTs that completed
+  runtime::metrics::Counter* media_bytes_out;  // ciphertext handed to downloads
 };
 
 }  // namespace omnicast::control

@@ -20,15 +20,6 @@ namespace pt = domain::participant;
 
 bool publishing_or_live(Phase p) { return p == Phase::publishing || p == Phase::live; }
 
-template <class Reply>
-ApiException failure(const Reply& r) {
-  const auto& code = r.error.code;
-  const unsigned status = code == "not_found" ? 404 : code == "invalid_argument" || code == "invalid" ? 400
-                          : code == "unavailable"                                               ? 503
-                                                                                                : 409;
-  return ApiException{{status, code, r.error.message, nullptr, 0}};
-}
-
 std::uint32_t room_capacity(domain::Mode m, const runtime::QuotaConfig& q) {
   switch (m) {
     case domain::Mode::duo: return 2;
@@ -401,34 +392,25 @@ asio::awaitable<Response> ControlPlane::Impl::room_join(Call& c) {
   co_return from_stored(joined.result);
 }
 
-asio::awaitable<Response> ControlPlane::Impl::room_leave(Call& c) {
-  const auto rid = required_id(c, "room_id");
-  auto [room, r] = co_await room_of(c, rid);
-  const auto participant = acting_participant(c);
-  const bool self = c.by_token() && c.principal().token.sub == participant;
-  authorize(c, rid, {{"principal.self", self ? "true" : "false"}});
-  rm::Leave leave{participant, "requested"};
-  auto left = co_await room->submit(
-      std::move(leave), command_meta(c, true),
-      [&](const RoomState& after, const auto&) { return stored(200, room_result(after, participant)); },
-      asio::use_awaitable);
-  if (!left.ok()) throw failure(left);
-  co_return from_stored(left.result);
-}
+asio::awaitable<Response> ControlPlane::Impl::room_leave(Call& c) { return member_acts(c, MemberAct::leave); }
 
-asio::awaitable<Response> ControlPlane::Impl::room_next(Call& c) {
+asio::awaitable<Response> ControlPlane::Impl::room_next(Call& c) { return member_acts(c, MemberAct::next); }
+
+// leave and next: a participant acts on its own place in the room; the answer is the room after.
+asio::awaitable<Response> ControlPlane::Impl::member_acts(Call& c, MemberAct act) {
   const auto rid = required_id(c, "room_id");
   auto [room, r] = co_await room_of(c, rid);
   const auto participant = acting_participant(c);
   const bool self = c.by_token() && c.principal().token.sub == participant;
   authorize(c, rid, {{"principal.self", self ? "true" : "false"}});
-  rm::Next next_pair{participant};
-  auto next = co_await room->submit(
-      std::move(next_pair), command_meta(c, true),
+  rm::Command command = act == MemberAct::leave ? rm::Command{rm::Leave{participant, "requested"}}
+                                                : rm::Command{rm::Next{participant}};
+  auto reply = co_await room->submit(
+      std::move(command), command_meta(c, true),
       [&](const RoomState& after, const auto&) { return stored(200, room_result(after, participant)); },
       asio::use_awaitable);
-  if (!next.ok()) throw failure(next);
-  co_return from_stored(next.result);
+  if (!reply.ok()) throw failure(reply);
+  co_return from_stored(reply.result);
 }
 
 asio::awaitable<Response> ControlPlane::Impl::room_get(Call& c) {

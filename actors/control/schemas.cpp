@@ -187,6 +187,64 @@ void ControlPlane::Impl::define_operations() {
                {"waiting", {{"type", "array"}}}},
               {"room_id", "tenant", "mode", "state", "members"})},
       &Impl::room_get);
+
+  const Json sha256 = {{"type", "string"}, {"pattern", "^[0-9a-fA-F]{64}$"}};
+  const Json nullable = {{"type", {"string", "null"}}};
+  add({"media.presign", "media.v1.presign", "Presign an upload",
+       "Reserves a media id in a room and returns a signed, expiring URL to PUT the ciphertext to (whole, or in "
+       "parts each with its SHA-256). The node never decrypts: enc_meta is kept as given.",
+       true, 201,
+       input({{"room_id", kId},
+              {"mime", {{"type", "string"}, {"maxLength", 255}}},
+              {"bytes", {{"type", "integer"}, {"minimum", 1}}},
+              {"enc_meta", {{"type", "string"}, {"maxLength", 4096}}},
+              {"retention", {{"type", "string"}, {"enum", {"ephemeral", "standard", "archival"}}}}},
+             {"room_id", "mime", "bytes"}),
+       object({{"media_id", kId},
+               {"room_id", kId},
+               {"upload", object({{"url", {{"type", "string"}}},
+                                  {"method", {{"const", "PUT"}}},
+                                  {"headers", {{"type", "object"}}},
+                                  {"expires_in", {{"type", "integer"}}},
+                                  {"parts", {{"type", "object"}}}},
+                                 {"url", "method", "headers", "expires_in"})},
+               {"max_bytes", {{"type", "integer"}}},
+               {"checksum", object({{"algo", {{"const", "sha256"}}}}, {"algo"})},
+               {"retention", {{"type", "string"}}}},
+              {"media_id", "upload", "max_bytes", "checksum"})},
+      &Impl::media_presign);
+  add({"media.commit", "media.v1.commit", "Commit an upload",
+       "Accepts an upload whose bytes and SHA-256 match what the node received (assembling its parts first); "
+       "otherwise the upload is rejected (409 upload_rejected) and its blob removed.",
+       true, 200,
+       input({{"media_id", kId}, {"sha256", sha256}, {"bytes", {{"type", "integer"}, {"minimum", 0}}}, {"thumb_media_id", kId}},
+             {"media_id", "sha256", "bytes"}),
+       object({{"ok", {{"const", true}}}, {"media_id", kId}, {"retain_until", {{"type", "string"}}}}, {"ok", "media_id"})},
+      &Impl::media_commit);
+  add({"media.get_link", "media.v1.get_link", "Link to committed media",
+       "A signed, expiring URL that serves the stored ciphertext (Range, HEAD, ETag); dl adds "
+       "Content-Disposition: attachment; range limits the link to first-last.",
+       false, 200,
+       input({{"media_id", kId}, {"dl", {{"type", "boolean"}}}, {"range", {{"type", "string"}, {"pattern", "^[0-9]+-[0-9]+$"}}}},
+             {"media_id"}, false),
+       object({{"url", {{"type", "string"}}}, {"ttl_s", {{"type", "integer"}}}, {"expires_at", {{"type", "string"}}}},
+              {"url", "ttl_s"})},
+      &Impl::media_get_link);
+  add({"media.get", "media.v1.get", "Read an upload",
+       "The upload's state, what has been received (parts included, for resuming) and its opaque enc_meta.", false,
+       200, input({{"media_id", kId}}, {"media_id"}, false),
+       object({{"media_id", kId},
+               {"room_id", kId},
+               {"mime", {{"type", "string"}}},
+               {"bytes", {{"type", "integer"}}},
+               {"state", {{"type", "string"}}},
+               {"retention", {{"type", "string"}}},
+               {"enc_meta", nullable},
+               {"received_bytes", {{"type", "integer"}}},
+               {"sha256", nullable},
+               {"parts", {{"type", "array"}}}},
+              {"media_id", "room_id", "mime", "bytes", "state", "parts"})},
+      &Impl::media_get);
 }
 
 }  // namespace omnicast::control

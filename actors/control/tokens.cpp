@@ -1,5 +1,7 @@
 #include "actors/control/tokens.hpp"
 
+#include "actors/control/secrets.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,8 +108,7 @@ TokenClaims TokenClaims::from_json(const Json& j) {
   return c;
 }
 
-TokenService TokenService::load_or_create(const std::filesystem::path& key_file, runtime::Rng& rng,
-                                          std::chrono::seconds ttl) {
+std::string load_or_create_secret(const std::filesystem::path& key_file, runtime::Rng& rng) {
   struct stat st {};
   if (::stat(key_file.c_str(), &st) != 0) {
     std::array<std::uint8_t, 32> secret{};
@@ -119,24 +120,31 @@ TokenService TokenService::load_or_create(const std::filesystem::path& key_file,
     const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) throw std::runtime_error("cannot write " + key_file.string());
-    return TokenService(std::string(reinterpret_cast<const char*>(secret.data()), secret.size()), ttl);
+    return std::string(reinterpret_cast<const char*>(secret.data()), secret.size());
   }
   if ((st.st_mode & 077) != 0)
     throw std::runtime_error(key_file.string() + " must be readable by its owner only (chmod 600 it)");
   std::ifstream in(key_file, std::ios::binary);
   std::string secret((std::istreambuf_iterator<char>(in)), {});
   if (secret.size() < 32) throw std::runtime_error(key_file.string() + " holds fewer than 32 bytes");
-  return TokenService(std::move(secret), ttl);
+  return secret;
 }
 
-std::string TokenService::mac(std::string_view input) const {
+std::string hmac_sha256(std::string_view secret, std::string_view input) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  if (!HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
+  if (!HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
             reinterpret_cast<const unsigned char*>(input.data()), input.size(), out, &n))
     throw std::runtime_error("HMAC-SHA256 failed");
   return std::string(reinterpret_cast<const char*>(out), n);
 }
+
+TokenService TokenService::load_or_create(const std::filesystem::path& key_file, runtime::Rng& rng,
+                                          std::chrono::seconds ttl) {
+  return TokenService(load_or_create_secret(key_file, rng), ttl);
+}
+
+std::string TokenService::mac(std::string_view input) const { return hmac_sha256(secret_, input); }
 
 std::string TokenService::sign(const TokenClaims& claims) const {
   std::string input = base64url_encode(kHeader) + "." + base64url_encode(claims.to_json().dump());

@@ -4,6 +4,7 @@
 #include "actors/domain/participant.hpp"
 #include "actors/domain/room.hpp"
 #include "actors/domain/stream_session.hpp"
+#include "actors/domain/upload.hpp"
 
 // The aggregates the actor host knows. A traits type names an aggregate's state, command and
 // event types; AggregateActor calls the aggregate's decide(), apply() and command_name() by
@@ -29,6 +30,13 @@ struct ParticipantAggregate {
   using Command = domain::participant::Command;
   using Event = domain::participant::Event;
   static constexpr std::string_view name = "participant";
+};
+
+struct UploadAggregate {
+  using State = domain::upload::State;
+  using Command = domain::upload::Command;
+  using Event = domain::upload::Event;
+  static constexpr std::string_view name = "upload";
 };
 
 // A device's Participant actor id, scoped by tenant (two tenants may use the same device ids).

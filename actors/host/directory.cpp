@@ -71,3 +71,18 @@ std::vector<std::shared_ptr<ParticipantActor>> Directory::loaded_participants() 
   return out;
 }
 }  // namespace omnicast::actors
+
+namespace omnicast::actors {
+std::shared_ptr<UploadActor> Directory::find_upload(const std::string& id) {
+  return get(uploads_, id, false, [&](const domain::Projection& p) { return lookup_in(p.state().uploads, id); });
+}
+std::shared_ptr<UploadActor> Directory::upload(const std::string& id) {
+  return get(uploads_, id, true, [&](const domain::Projection& p) { return lookup_in(p.state().uploads, id); });
+}
+std::vector<std::shared_ptr<UploadActor>> Directory::loaded_uploads() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<UploadActor>> out;
+  for (const auto& [id, a] : uploads_.actors) out.push_back(a);
+  return out;
+}
+}  // namespace omnicast::actors

@@ -14,6 +14,7 @@ namespace omnicast::actors {
 using SessionActor = AggregateActor<SessionAggregate>;
 using RoomActor = AggregateActor<RoomAggregate>;
 using ParticipantActor = AggregateActor<ParticipantAggregate>;
+using UploadActor = AggregateActor<UploadAggregate>;
 
 // Finds the actor of an aggregate by id. Actors are created on first use: a new aggregate starts
 // from the empty state, an existing one from its state in the read model (which holds every
@@ -29,10 +30,13 @@ class Directory {
   std::shared_ptr<SessionActor> session(const std::string& id);
   std::shared_ptr<RoomActor> room(const std::string& id);
   std::shared_ptr<ParticipantActor> participant(const std::string& id);
+  std::shared_ptr<UploadActor> find_upload(const std::string& id);
+  std::shared_ptr<UploadActor> upload(const std::string& id);
 
   std::vector<std::shared_ptr<SessionActor>> loaded_sessions() const;
   std::vector<std::shared_ptr<RoomActor>> loaded_rooms() const;
   std::vector<std::shared_ptr<ParticipantActor>> loaded_participants() const;
+  std::vector<std::shared_ptr<UploadActor>> loaded_uploads() const;
 
  private:
   template <class A>
@@ -49,6 +53,7 @@ class Directory {
   Table<SessionAggregate> sessions_;
   Table<RoomAggregate> rooms_;
   Table<ParticipantAggregate> participants_;
+  Table<UploadAggregate> uploads_;
 };
 
 }  // namespace omnicast::actors

@@ -15,6 +15,7 @@
 #include "actors/host/directory.hpp"
 #include "actors/host/read_model.hpp"
 #include "ledger/ledger.hpp"
+#include "media/storage/blob_store.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/ids.hpp"
 #include "runtime/log.hpp"
@@ -105,8 +106,10 @@ void Node::start() {
   metrics_->callback("omnicast_commands_in_flight", "Commands accepted by actors and not yet answered.",
                      runtime::metrics::Type::gauge, [this] { return static_cast<double>(inflight_.load()); });
 
+  blobs_ = media::make_filesystem_store(config_.data_dir / "media");
   control_ = std::make_unique<control::ControlPlane>(
-      control::ControlPlaneDeps{*directory_, *read_model_, *ledger_, *clock_, *ids_, *rng_, *metrics_}, config_);
+      control::ControlPlaneDeps{*blobs_, *directory_, *read_model_, *ledger_, *clock_, *ids_, *rng_, *metrics_},
+      config_);
   surfaces_ = std::make_unique<api::Surfaces>(api::SurfaceDeps{*control_, *ledger_, *ids_, *metrics_, system_->executor()});
   router_ = std::make_unique<gateway::Router>();
   register_routes();
@@ -203,6 +206,11 @@ domain::NodeState Node::live_state() {
     auto s = a->state(asio::use_future).get();
     if (s.events == 0) state.participants.erase(a->id());
     else state.participants[a->id()] = std::move(s);
+  }
+  for (const auto& a : directory_->loaded_uploads()) {
+    auto s = a->state(asio::use_future).get();
+    if (s.phase == domain::upload::Phase::none) state.uploads.erase(a->id());
+    else state.uploads[a->id()] = std::move(s);
   }
   return state;
 }

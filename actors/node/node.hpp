@@ -17,6 +17,9 @@ namespace metrics {
 class Registry;
 }
 }  // namespace omnicast::runtime
+namespace omnicast::media {
+class BlobStore;
+}
 namespace omnicast::ledger {
 class Ledger;
 }
@@ -93,6 +96,7 @@ class Node {
   std::atomic<std::size_t> inflight_{0};
   std::shared_ptr<ReadModel> read_model_;
   std::unique_ptr<Directory> directory_;
+  std::unique_ptr<media::BlobStore> blobs_;
   std::unique_ptr<control::ControlPlane> control_;
   std::unique_ptr<api::Surfaces> surfaces_;
   std::unique_ptr<gateway::Router> router_;
