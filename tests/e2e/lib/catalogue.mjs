@@ -16,6 +16,15 @@ export const ROUTES = [
   ['post', '/v1/rooms/{room_id}/join'],
   ['post', '/v1/rooms/{room_id}/leave'],
   ['post', '/v1/rooms/{room_id}/next'],
+  ['post', '/internal/media/presign'],
+  ['post', '/internal/media/commit'],
+  ['get', '/internal/media/link/{media_id}'],
+  ['post', '/v1/media'],
+  ['get', '/v1/media/{media_id}'],
+  ['post', '/v1/media/{media_id}/commit'],
+  ['post', '/v1/media/{media_id}/link'],
+  ['put', '/v1/blobs/{media_id}'],
+  ['get', '/v1/blobs/{media_id}'],
   ['get', '/healthz'],
   ['get', '/metrics'],
   ['get', '/v1/ws'],
@@ -36,7 +45,11 @@ export const TOOLS = [
   'room.v1.leave',
   'room.v1.next',
   'room.v1.get',
+  'media.v1.presign',
+  'media.v1.commit',
+  'media.v1.get_link',
+  'media.v1.get',
 ];
 
 // Tools that only read (meta optional).
-export const READ_TOOLS = ['stream.v1.get', 'room.v1.get'];
+export const READ_TOOLS = ['stream.v1.get', 'room.v1.get', 'media.v1.get_link', 'media.v1.get'];

@@ -67,7 +67,7 @@ export function makeMeta({ tenant, user, device, mode, clientId = 'e2e-client' }
 }
 
 // Calls one node as one tenant with one credential (API key or token). Every response is validated
-// against openapi.yaml; the result is {status, headers, body (parsed), text}.
+// against openapi.yaml; the result is {status, headers, body (parsed), text, raw (Buffer)}.
 export class Api {
   constructor(node, { tenant = 'acme', auth, user = 'alice', device = 'dev-alice-1', clientId = 'e2e-client' } = {}) {
     this.node = node;
@@ -95,7 +95,7 @@ export class Api {
     const text = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     const r = await request({ port: this.node.port, method, path, headers: h, body: text });
     const parsed = validate ? validateResponse({ method, path, status: r.status, headers: r.headers, text: r.text }) : undefined;
-    return { status: r.status, headers: r.headers, body: parsed, text: r.text };
+    return { status: r.status, headers: r.headers, body: parsed, text: r.text, raw: r.raw };
   }
 
   get(path, opts) {

@@ -155,7 +155,7 @@ function checkHeaders(where, resp, headers) {
 }
 
 // res: {method, path, status, headers (lower-case names), text}. Returns the parsed JSON body (or
-// the text for non-JSON media types, or null for an empty one).
+// the text for non-JSON media types, or null for an empty one or a HEAD answer).
 export function validateResponse(res) {
   const method = res.method.toLowerCase();
   const urlPath = res.path.split('?')[0];
@@ -187,10 +187,19 @@ export function validateResponse(res) {
     assert.equal(res.text || '', '', `${where}: documented without a body, but it has one`);
     return null;
   }
+  // A HEAD answer has the headers of its GET and never a body: nothing more to check.
+  if (method === 'head') {
+    assert.equal(res.text || '', '', `${where}: a HEAD answer has no body`);
+    return null;
+  }
   const ctype = String(headerValue(res.headers, 'content-type') || '').split(';')[0].trim().toLowerCase();
-  const media = content[ctype];
+  // The exact media type, else a documented range (`type/*`, `*/*`: e.g. a blob served with its own type).
+  const mediaKey = [ctype, ctype.replace(/\/.*$/, '/*'), '*/*'].find((k) => content[k]);
+  const media = mediaKey && content[mediaKey];
   assert.ok(media, `${where}: Content-Type ${ctype || '(none)'} is not documented (${Object.keys(content).join(', ')})`);
-  if (ctype !== 'application/json') {
+  if (ctype !== 'application/json' || mediaKey !== ctype) {
+    // Binary bodies (documented without a schema, or under a media range) are checked for status
+    // and headers only.
     if (media.schema) {
       const v = compileInline(media.schema);
       assert.ok(v(res.text), `${where}: the body does not match openapi.yaml:\n${describeErrors(v.errors)}`);
