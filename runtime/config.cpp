@@ -25,7 +25,8 @@ struct Raw {
   std::size_t quotas_live_sessions_per_tenant;
   std::uint32_t quotas_circle_cap, quotas_party_cap;
   double quotas_requests_per_client_per_s;
-  std::uint64_t media_max_object_bytes, media_tenant_quota_bytes, media_upload_ttl_s, media_link_ttl_s;
+  std::uint64_t media_max_object_bytes, media_tenant_quota_bytes, media_upload_ttl_s, media_link_ttl_s,
+      media_gc_interval_s;
   unsigned http_port;
   std::size_t http_body_limit, http_header_limit, http_max_connections;
   std::uint64_t http_request_timeout_ms, http_idle_timeout_ms;
@@ -109,6 +110,8 @@ po::options_description settings(Raw& r) {
        "How long a presigned upload URL accepts bytes, in seconds (60-604800); an upload not committed by then is swept.")
     ("media.link_ttl_s", po::value(&r.media_link_ttl_s)->default_value(static_cast<std::uint64_t>(d.media.link_ttl.count())),
        "How long a get_link download URL serves, in seconds (10-86400).")
+    ("media.gc_interval_s", po::value(&r.media_gc_interval_s)->default_value(static_cast<std::uint64_t>(d.media.gc_interval.count())),
+       "Seconds between retention sweeps of media (expired, abandoned and rejected uploads; orphan blobs); 0: off.")
     ("log.format", po::value(&r.log_format)->default_value(d.log.format),
        "Log format: text (human-readable) or json (one object per line).")
     ("log.level", po::value(&r.log_level)->default_value(d.log.level),
@@ -173,6 +176,7 @@ Config finish(const Raw& r) {
   c.media.tenant_quota_bytes = r.media_tenant_quota_bytes;
   c.media.upload_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_upload_ttl_s, 60, 604'800, "media.upload_ttl_s"));
   c.media.link_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_link_ttl_s, 10, 86'400, "media.link_ttl_s"));
+  c.media.gc_interval = std::chrono::seconds(in_range<std::uint64_t>(r.media_gc_interval_s, 0, 86'400, "media.gc_interval_s"));
   c.ledger.map_size_mb = in_range<std::size_t>(r.ledger_map_size_mb, 1, std::size_t{1} << 22, "ledger.map_size_mb");
   c.ledger.max_batch = in_range<std::size_t>(r.ledger_max_batch, 1, 1 << 20, "ledger.max_batch");
   c.ledger.sync = r.ledger_sync;
@@ -318,7 +322,7 @@ std::string render_config(const Config& c) {
     << "\nrequests_per_client_per_s = " << c.quotas.requests_per_client_per_s << "\n"
     << "[media]\nmax_object_bytes = " << c.media.max_object_bytes
     << "\ntenant_quota_bytes = " << c.media.tenant_quota_bytes << "\nupload_ttl_s = " << c.media.upload_ttl.count()
-    << "\nlink_ttl_s = " << c.media.link_ttl.count() << "\n"
+    << "\nlink_ttl_s = " << c.media.link_ttl.count() << "\ngc_interval_s = " << c.media.gc_interval.count() << "\n"
     << "[log]\nformat = " << c.log.format << "\nlevel = " << c.log.level << "\n"
     << "[shutdown]\ndrain_timeout_ms = " << c.drain_timeout.count() << "\n";
   return o.str();

@@ -39,6 +39,7 @@ struct MediaConfig {
   std::uint64_t tenant_quota_bytes = 0;         // 0: unlimited
   std::chrono::seconds upload_ttl{3600};        // how long a presigned upload URL accepts bytes
   std::chrono::seconds link_ttl{300};           // how long a get_link URL serves
+  std::chrono::seconds gc_interval{300};        // retention sweep period; 0: off
 };
 
 struct LedgerConfig {

@@ -78,6 +78,11 @@ ControlPlane::Impl::Impl(ControlPlaneDeps deps, const runtime::Config& cfg)
                                       "Bytes of ciphertext stored by uploads (whole PUTs and parts) that completed.");
   media_bytes_out = &d.metrics.counter("omnicast_media_bytes_sent_total",
                                        "Bytes of ciphertext served by GET /v1/blobs (the length of each answer).");
+  gc_runs = &d.metrics.counter("omnicast_media_gc_runs_total", "Retention sweeps of media run.");
+  gc_deleted = &d.metrics.counter_family("omnicast_media_gc_deleted_total",
+                                         "Media blobs the retention GC deleted, by reason (retention, abandoned, "
+                                         "rejected, orphan).",
+                                         {"reason"});
   calls = &d.metrics.counter_family("omnicast_api_calls_total",
                                     "Control-plane calls by operation, surface and outcome code (ok or the error code).",
                                     {"operation", "surface", "code"});

@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -104,6 +105,19 @@ struct Download {
   std::uint64_t offset = 0, length = 0;
 };
 
+// The retention GC of media (sweep_media): what one sweep did.
+struct GcReport {
+  std::map<std::string, std::uint64_t> deleted;  // by reason: retention, abandoned, rejected
+  std::uint64_t orphans = 0;                     // blobs or parts no upload record knows
+  std::uint64_t temp_files = 0;
+  std::uint64_t failed = 0;
+};
+// Where a sweep is, for tests that stop it there (as a crash would).
+enum class GcStep { expired, blob_removed, deleted };
+struct GcHooks {
+  std::function<void(GcStep, const std::string& media_id)> after;
+};
+
 struct ControlPlaneDeps {
   media::BlobStore& blobs;
   actors::Directory& directory;
@@ -134,6 +148,8 @@ class ControlPlane {
   // The data plane: a PUT of an upload (whole, or one part) and a GET/HEAD of a stored blob.
   asio::awaitable<UploadStart> receive_upload(BlobRequest request);
   asio::awaitable<Download> download(BlobRequest request);
+  // One retention sweep (actors/control/media_gc.cpp); the node runs it every media.gc_interval_s.
+  asio::awaitable<GcReport> sweep_media(GcHooks hooks = {});
 
   const std::vector<OperationInfo>& operations() const;
   const OperationInfo* find(std::string_view name_or_tool) const;

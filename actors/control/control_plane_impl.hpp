@@ -100,6 +100,7 @@ struct ControlPlane::Impl {
   asio::awaitable<Response> media_get(Call& c);
   asio::awaitable<UploadStart> receive_upload(BlobRequest request);
   asio::awaitable<Download> download(BlobRequest request);
+  asio::awaitable<GcReport> sweep_media(const GcHooks& hooks);
   enum class MemberAct { leave, next };
   asio::awaitable<Response> member_acts(Call& c, MemberAct act);
   // Ends a session the way stream.end does, tolerating steps already done (a repeat after a
@@ -130,6 +131,8 @@ struct ControlPlane::Impl {
   runtime::metrics::Family<runtime::metrics::Histogram>* latency;
   runtime::metrics::Counter* media_bytes_in;   // ciphertext stored by PUTs that completed
   runtime::metrics::Counter* media_bytes_out;  // ciphertext handed to downloads
+  runtime::metrics::Counter* gc_runs;
+  runtime::metrics::Family<runtime::metrics::Counter>* gc_deleted;
 };
 
 }  // namespace omnicast::control

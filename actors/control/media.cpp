@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "actors/control/control_plane_impl.hpp"
+#include "actors/host/read_model.hpp"
 #include "media/storage/blob_store.hpp"
 #include "runtime/log.hpp"
 
@@ -188,6 +189,8 @@ asio::awaitable<Response> ControlPlane::Impl::media_presign(Call& c) {
     throw ApiException{invalid_argument("retention '" + *r + "' is not one of ephemeral, standard, archival")};
   auto [room, r] = co_await room_of(c, rid);
   authorize(c, rid, {{"retention", std::string(up::to_string(retention))}});
+  if (r.phase != domain::room::Phase::open)
+    throw ApiException{{409, "illegal_transition", "room " + rid + " is closed", nullptr, 0}};
   if (*bytes > config.media.max_object_bytes)
     throw ApiException{{413, "payload_too_large",
                         "bytes " + std::to_string(*bytes) + " exceeds media.max_object_bytes " +

@@ -21,8 +21,11 @@ const char* Policy::default_text() {
      "actions": ["room.join", "room.leave", "room.next", "stream.consent", "stream.tokens.refresh"],
      "when": {"principal.kind": ["token"], "principal.self": ["true"]}},
     {"name": "tokens-read-their-session", "effect": "allow",
-     "actions": ["stream.get", "room.get", "stream.snapshot"],
-     "when": {"principal.kind": ["token"]}}
+     "actions": ["stream.get", "room.get", "stream.snapshot", "media.get", "media.get_link"],
+     "when": {"principal.kind": ["token"]}},
+    {"name": "publishers-upload-to-their-room", "effect": "allow",
+     "actions": ["media.presign", "media.commit"],
+     "when": {"principal.kind": ["token"], "principal.role": ["pub"]}}
   ]
 }
 )";

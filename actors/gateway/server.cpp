@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <limits>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -225,6 +226,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void read() {
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(server_->config.header_limit));
+    // Beast checks a declared Content-Length against this parser's limit when the header
+    // completes; the route decides the real limit (http.body_limit, or a stream's max_bytes).
+    header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(first_ ? server_->config.request_timeout : server_->config.idle_timeout);
     busy_ = false;
     http::async_read_header(stream_, buffer_, *header_parser_,
@@ -390,6 +394,15 @@ class Session : public std::enable_shared_from_this<Session> {
       // The body is not read: the connection cannot be reused after this answer.
       keep_alive_ = false;
       return send(d.refuse ? std::move(*d.refuse) : error_response(403, "forbidden", "upload refused", stream_corr_),
+                  route->name, stream_method_, stream_corr_);
+    }
+    if (const auto declared = header_parser_->content_length(); declared && *declared > d.max_bytes) {
+      d.sink->on_abort();
+      keep_alive_ = false;
+      return send(error_response(413, "payload_too_large",
+                                 "the body of " + std::to_string(*declared) + " bytes is larger than the " +
+                                     std::to_string(d.max_bytes) + " this upload allows",
+                                 stream_corr_),
                   route->name, stream_method_, stream_corr_);
     }
     sink_ = std::move(d.sink);

@@ -7,9 +7,11 @@
 #include <future>
 #include <thread>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "actors/api/surfaces.hpp"
+#include "runtime/coro.hpp"
 #include "actors/control/control_plane.hpp"
 #include "actors/gateway/server.hpp"
 #include "actors/host/directory.hpp"
@@ -119,9 +121,27 @@ void Node::start() {
   server_->start();
   system_->start();
   running_ = true;
+  if (config_.media.gc_interval.count() > 0) schedule_media_gc();
   log->info("omnicast {} listening on {}:{} (data_dir {}, {} io threads, {} media workers)", kVersion,
             config_.http.address, server_->port(), config_.data_dir.string(), system_->io_threads(),
             system_->media_worker_count());
+}
+
+struct Node::GcTimer {
+  explicit GcTimer(asio::any_io_executor ex) : timer(std::move(ex)) {}
+  asio::steady_timer timer;
+};
+
+void Node::schedule_media_gc() {
+  if (!gc_timer_) gc_timer_ = std::make_shared<GcTimer>(system_->executor());
+  gc_timer_->timer.expires_after(config_.media.gc_interval);
+  gc_timer_->timer.async_wait([this, keep = gc_timer_](boost::system::error_code ec) {
+    if (ec || !running_) return;
+    asio::co_spawn(system_->executor(), control_->sweep_media(), [this](std::exception_ptr e, control::GcReport) {
+      if (e) runtime::logger("media")->error("gc: the sweep failed with an exception");
+      if (running_) schedule_media_gc();
+    });
+  });
 }
 
 void Node::register_routes() {
@@ -161,6 +181,7 @@ void Node::shutdown() {
   if (!running_) return;
   running_ = false;
   auto log = runtime::logger("node");
+  if (gc_timer_) asio::post(system_->executor(), [t = gc_timer_] { t->timer.cancel(); });
   log->info("shutting down: draining requests");
   drain();
   // Everything acknowledged is committed already; make the read model current, snapshot it so

@@ -101,6 +101,10 @@ class Node {
   std::unique_ptr<api::Surfaces> surfaces_;
   std::unique_ptr<gateway::Router> router_;
   std::unique_ptr<gateway::HttpServer> server_;
+  // The media retention sweep, every media.gc_interval_s (a timer on the system's executor).
+  void schedule_media_gc();
+  struct GcTimer;
+  std::shared_ptr<GcTimer> gc_timer_;
   ReplayReport replay_;
   std::chrono::steady_clock::time_point started_;
   std::atomic<bool> running_{false};

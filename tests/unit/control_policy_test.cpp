@@ -51,7 +51,7 @@ TEST(ControlPolicy, DefaultTextParses) {
   EXPECT_NO_THROW(default_policy());
   const Json doc = Json::parse(Policy::default_text());
   ASSERT_TRUE(doc["rules"].is_array());
-  EXPECT_EQ(doc["rules"].size(), 6u);
+  EXPECT_EQ(doc["rules"].size(), 7u);
 }
 
 TEST(ControlPolicy, ShippedPolicyFileIsTheDefaultText) {
@@ -324,4 +324,15 @@ TEST(ControlPolicy, DefaultDeniesUnknownActionsAndPrincipals) {
   d = decide(p, "stream.get", {{"principal.kind", "anonymous"}});
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.rule, "default-deny");
+}
+
+TEST(ControlPolicy, DefaultTokensUploadOnlyAsPublishers) {
+  const Policy p = default_policy();
+  EXPECT_TRUE(decide(p, "media.presign", token("pub")).allowed);
+  EXPECT_TRUE(decide(p, "media.commit", token("pub")).allowed);
+  EXPECT_FALSE(decide(p, "media.presign", token("sub")).allowed);
+  for (const char* role : {"pub", "sub"}) {
+    EXPECT_TRUE(decide(p, "media.get", token(role)).allowed);
+    EXPECT_TRUE(decide(p, "media.get_link", token(role)).allowed);
+  }
 }
