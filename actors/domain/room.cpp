@@ -119,20 +119,9 @@ Decision<Event> decide_next(const State& s, const Next& c) {
 
 }  // namespace
 
-std::string_view to_string(Phase p) noexcept {
-  for (const auto& [n, v] : kPhases)
-    if (v == p) return n;
-  return "?";
-}
+std::string_view to_string(Phase p) noexcept { return name_in(kPhases, p); }
 
-bool parse(std::string_view s, Phase& out) noexcept {
-  for (const auto& [n, v] : kPhases)
-    if (n == s) {
-      out = v;
-      return true;
-    }
-  return false;
-}
+bool parse(std::string_view s, Phase& out) noexcept { return parse_in(kPhases, s, out); }
 
 std::size_t State::publishers() const {
   return static_cast<std::size_t>(

@@ -82,20 +82,9 @@ Decision<Event> decide_go_live(const State& s, const GoLive& c) {
 
 }  // namespace
 
-std::string_view to_string(Phase p) noexcept {
-  for (const auto& [n, v] : kPhases)
-    if (v == p) return n;
-  return "?";
-}
+std::string_view to_string(Phase p) noexcept { return name_in(kPhases, p); }
 
-bool parse(std::string_view s, Phase& out) noexcept {
-  for (const auto& [n, v] : kPhases)
-    if (n == s) {
-      out = v;
-      return true;
-    }
-  return false;
-}
+bool parse(std::string_view s, Phase& out) noexcept { return parse_in(kPhases, s, out); }
 
 std::string_view command_name(const Command& c) noexcept {
   static constexpr std::string_view names[] = {"prepare",        "go_live",         "media_arrived",

@@ -5,22 +5,6 @@
 namespace omnicast::domain {
 
 namespace {
-template <class E, std::size_t N>
-bool parse_in(const std::array<std::pair<std::string_view, E>, N>& table, std::string_view s, E& out) {
-  for (const auto& [name, value] : table)
-    if (name == s) {
-      out = value;
-      return true;
-    }
-  return false;
-}
-template <class E, std::size_t N>
-std::string_view name_in(const std::array<std::pair<std::string_view, E>, N>& table, E e) {
-  for (const auto& [name, value] : table)
-    if (value == e) return name;
-  return "?";
-}
-
 constexpr std::array<std::pair<std::string_view, Mode>, 5> kModes{{{"party", Mode::party},
                                                                    {"duo", Mode::duo},
                                                                    {"circle", Mode::circle},
@@ -30,6 +14,7 @@ constexpr std::array<std::pair<std::string_view, Audience>, 3> kAudiences{
     {{"public", Audience::public_}, {"members", Audience::members}, {"private", Audience::private_}}};
 constexpr std::array<std::pair<std::string_view, Role>, 2> kRoles{{{"pub", Role::pub}, {"sub", Role::sub}}};
 }  // namespace
+
 
 std::string_view to_string(Mode m) noexcept { return name_in(kModes, m); }
 bool parse(std::string_view s, Mode& out) noexcept { return parse_in(kModes, s, out); }

@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,6 +27,23 @@ std::string_view to_string(Audience a) noexcept;
 bool parse(std::string_view s, Audience& out) noexcept;
 std::string_view to_string(Role r) noexcept;
 bool parse(std::string_view s, Role& out) noexcept;
+
+// The name <-> value tables of the domain's enums (to_string / parse of each enum use these).
+template <class E, std::size_t N>
+inline bool parse_in(const std::array<std::pair<std::string_view, E>, N>& table, std::string_view s, E& out) {
+  for (const auto& [name, value] : table)
+    if (name == s) {
+      out = value;
+      return true;
+    }
+  return false;
+}
+template <class E, std::size_t N>
+inline std::string_view name_in(const std::array<std::pair<std::string_view, E>, N>& table, E e) {
+  for (const auto& [name, value] : table)
+    if (value == e) return name;
+  return "?";
+}
 
 // std::visit over a set of lambdas.
 template <class... F>

@@ -207,35 +207,13 @@ Decision<Event> decide_expire(const State& s, const Expire& c, const Ctx& ctx) {
 
 }  // namespace
 
-std::string_view to_string(Phase p) noexcept {
-  for (const auto& [n, v] : kPhases)
-    if (v == p) return n;
-  return "?";
-}
+std::string_view to_string(Phase p) noexcept { return name_in(kPhases, p); }
 
-bool parse(std::string_view s, Phase& out) noexcept {
-  for (const auto& [n, v] : kPhases)
-    if (n == s) {
-      out = v;
-      return true;
-    }
-  return false;
-}
+bool parse(std::string_view s, Phase& out) noexcept { return parse_in(kPhases, s, out); }
 
-std::string_view to_string(Retention r) noexcept {
-  for (const auto& [n, v] : kRetentions)
-    if (v == r) return n;
-  return "?";
-}
+std::string_view to_string(Retention r) noexcept { return name_in(kRetentions, r); }
 
-bool parse(std::string_view s, Retention& out) noexcept {
-  for (const auto& [n, v] : kRetentions)
-    if (n == s) {
-      out = v;
-      return true;
-    }
-  return false;
-}
+bool parse(std::string_view s, Retention& out) noexcept { return parse_in(kRetentions, s, out); }
 
 
 bool is_sha256_hex(std::string_view s) noexcept {
