@@ -102,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     namespace md = domain::upload;
     md::State presigned = md::apply(
         {}, md::Presigned{std::string(kTenant), "rm_a", "usr_a", "video/mp4", 1000, "meta", md::Retention::standard,
-                          stamp.ts_us + 1, "tnt_fuzz/md_a"},
+                          stamp.ts_us + 1},
         stamp);
     presigned = md::apply(std::move(presigned), md::PartStored{1, 10, std::string(64, 'a')}, stamp);
     check_aggregate<md::Event>(kind, sel.kind_version, payload, presigned);

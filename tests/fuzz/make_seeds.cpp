@@ -110,7 +110,7 @@ std::vector<rm::Event> room_samples() {
 std::vector<md::Event> upload_samples() {
   const std::string sha(64, 'a');
   return {md::Presigned{"tnt_acme", "room_a", "usr_a", "video/mp4", 1000, "opaque", md::Retention::archival,
-                        1'795'000'003'600'000'000, "tnt_acme/md_a"},
+                        1'795'000'003'600'000'000},
           md::UploadStarted{},
           md::PartStored{1, 1000, sha},
           md::Uploaded{1000, sha, 1},
