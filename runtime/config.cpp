@@ -27,6 +27,7 @@ struct Raw {
   double quotas_requests_per_client_per_s;
   std::uint64_t media_max_object_bytes, media_tenant_quota_bytes, media_upload_ttl_s, media_link_ttl_s,
       media_gc_interval_s;
+  std::string media_size_limits;
   unsigned http_port;
   std::size_t http_body_limit, http_header_limit, http_max_connections;
   std::uint64_t http_request_timeout_ms, http_idle_timeout_ms;
@@ -104,6 +105,8 @@ po::options_description settings(Raw& r) {
        "Control-plane requests per second one client (tenant and meta.client_id) may make; bursts of twice that.")
     ("media.max_object_bytes", po::value(&r.media_max_object_bytes)->default_value(d.media.max_object_bytes),
        "Largest upload (bytes of ciphertext) presign accepts; a PUT may not send more than its presign declared.")
+    ("media.size_limits", po::value(&r.media_size_limits)->default_value(""),
+       "Smaller upload limits as KEY=BYTES,...: KEY is a session type (realtime, broadcast) or a mime prefix (image/, audio/ogg); the smallest that applies wins.")
     ("media.tenant_quota_bytes", po::value(&r.media_tenant_quota_bytes)->default_value(d.media.tenant_quota_bytes),
        "Bytes of media one tenant may hold (committed and in progress); 0: unlimited.")
     ("media.upload_ttl_s", po::value(&r.media_upload_ttl_s)->default_value(static_cast<std::uint64_t>(d.media.upload_ttl.count())),
@@ -132,6 +135,33 @@ po::options_description actions() {
       "add-tenant", po::value<std::string>(),
       "Add a tenant (or another API key to it) to the tenants file, print the new key once, and exit.");
   return desc;
+}
+
+// "realtime=268435456,image/=33554432" -> [(realtime, 268435456), (image/, 33554432)].
+std::vector<std::pair<std::string, std::uint64_t>> parse_size_limits(const std::string& text) {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    const auto item = text.substr(at, end - at);
+    const auto eq = item.find('=');
+    std::uint64_t bytes = 0;
+    std::size_t used = 0;
+    bool ok = eq != std::string::npos && eq > 0 && eq + 1 < item.size();
+    if (ok) {
+      try {
+        bytes = std::stoull(item.substr(eq + 1), &used);
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    if (!ok || used != item.size() - eq - 1 || bytes == 0)
+      throw ConfigError("media.size_limits: '" + item + "' is not KEY=BYTES (bytes > 0)");
+    out.emplace_back(item.substr(0, eq), bytes);
+    at = end + 1;
+  }
+  return out;
 }
 
 template <class T>
@@ -174,6 +204,7 @@ Config finish(const Raw& r) {
   c.quotas.requests_per_client_per_s = r.quotas_requests_per_client_per_s;
   c.media.max_object_bytes = in_range<std::uint64_t>(r.media_max_object_bytes, 1, 1ull << 40, "media.max_object_bytes");
   c.media.tenant_quota_bytes = r.media_tenant_quota_bytes;
+  c.media.size_limits = parse_size_limits(r.media_size_limits);
   c.media.upload_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_upload_ttl_s, 60, 604'800, "media.upload_ttl_s"));
   c.media.link_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_link_ttl_s, 10, 86'400, "media.link_ttl_s"));
   c.media.gc_interval = std::chrono::seconds(in_range<std::uint64_t>(r.media_gc_interval_s, 0, 86'400, "media.gc_interval_s"));
@@ -320,7 +351,11 @@ std::string render_config(const Config& c) {
     << "[quotas]\nlive_sessions_per_tenant = " << c.quotas.live_sessions_per_tenant
     << "\ncircle_cap = " << c.quotas.circle_cap << "\nparty_cap = " << c.quotas.party_cap
     << "\nrequests_per_client_per_s = " << c.quotas.requests_per_client_per_s << "\n"
-    << "[media]\nmax_object_bytes = " << c.media.max_object_bytes
+    << "[media]\nmax_object_bytes = " << c.media.max_object_bytes << "\nsize_limits = " << [&] {
+         std::string t;
+         for (const auto& [k, v] : c.media.size_limits) t += (t.empty() ? "" : ",") + k + "=" + std::to_string(v);
+         return t;
+       }()
     << "\ntenant_quota_bytes = " << c.media.tenant_quota_bytes << "\nupload_ttl_s = " << c.media.upload_ttl.count()
     << "\nlink_ttl_s = " << c.media.link_ttl.count() << "\ngc_interval_s = " << c.media.gc_interval.count() << "\n"
     << "[log]\nformat = " << c.log.format << "\nlevel = " << c.log.level << "\n"

@@ -37,6 +37,9 @@ struct QuotaConfig {
 struct MediaConfig {
   std::uint64_t max_object_bytes = 2ull << 30;  // one upload
   std::uint64_t tenant_quota_bytes = 0;         // 0: unlimited
+  // Smaller limits for some uploads, by the session type of the call (realtime, broadcast) or
+  // a prefix of the mime type ("image/"); the smallest that applies wins.
+  std::vector<std::pair<std::string, std::uint64_t>> size_limits;
   std::chrono::seconds upload_ttl{3600};        // how long a presigned upload URL accepts bytes
   std::chrono::seconds link_ttl{300};           // how long a get_link URL serves
   std::chrono::seconds gc_interval{300};        // retention sweep period; 0: off

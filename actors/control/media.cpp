@@ -191,11 +191,19 @@ asio::awaitable<Response> ControlPlane::Impl::media_presign(Call& c) {
   authorize(c, rid, {{"retention", std::string(up::to_string(retention))}});
   if (r.phase != domain::room::Phase::open)
     throw ApiException{{409, "illegal_transition", "room " + rid + " is closed", nullptr, 0}};
-  if (*bytes > config.media.max_object_bytes)
+  // The smallest limit that applies: the node's, the session type's, the mime prefix's.
+  std::uint64_t limit = config.media.max_object_bytes;
+  std::string limit_name = "media.max_object_bytes";
+  const std::string session_type(to_string(c.meta.session_type));
+  for (const auto& [key, max] : config.media.size_limits)
+    if ((key == session_type || mime->rfind(key, 0) == 0) && max < limit) {
+      limit = max;
+      limit_name = "media.size_limits " + key;
+    }
+  if (*bytes > limit)
     throw ApiException{{413, "payload_too_large",
-                        "bytes " + std::to_string(*bytes) + " exceeds media.max_object_bytes " +
-                            std::to_string(config.media.max_object_bytes),
-                        Json{{"limit", config.media.max_object_bytes}}, 0}};
+                        "bytes " + std::to_string(*bytes) + " exceeds " + limit_name + " (" + std::to_string(limit) + ")",
+                        Json{{"limit", limit}}, 0}};
   if (config.media.tenant_quota_bytes) {
     const auto held = media_bytes_held(c.tenant);
     if (held + *bytes > config.media.tenant_quota_bytes) {

@@ -704,11 +704,15 @@ describe('media@v1: encrypted uploads', () => {
       const b = expectStatus(r, 403, 'forbidden');
       assert.equal(b.error.details.rule, 'token-scope');
     }
-    // Its own room passes the scope check; the (default) policy has the last word: allowed, or
-    // refused by a policy rule — never by the scope check.
-    const own = await getMedia(asOwner, mine.media_id);
-    if (own.status === 200) assert.equal(own.body.media_id, mine.media_id);
-    else assert.notEqual(expectStatus(own, 403, 'forbidden').error.details.rule, 'token-scope');
+    // Its own room: the default policy lets a pub token read and upload (publishers-upload-to-their-room),
+    // and an audience token only read.
+    const own = expectStatus(await getMedia(asOwner, mine.media_id), 200);
+    assert.equal(own.media_id, mine.media_id);
+    const asAudience = acme.with({ auth: room.tokens.sub });
+    expectStatus(await getMedia(asAudience, mine.media_id), 200);
+    const refused = expectStatus(await presign(asAudience, room, { bytes: 10 }), 403, 'forbidden');
+    assert.equal(refused.error.details.rule, 'default-deny');
+    expectStatus(await presign(asOwner, room, { bytes: 10 }), 201);
     // The internal routes take no token at all.
     expectStatus(await asOwner.post('/internal/media/presign', { meta: acme.meta('circle'), room_id: room.room_id, mime: 'video/mp4', bytes: 1 }), 401, 'unauthenticated');
   });
@@ -823,6 +827,23 @@ describe('media limits (a node with media.max_object_bytes 4096, media.link_ttl_
     assert.match(b.error.message, /max_object_bytes/);
     expectStatus(await presign(acme, room, { bytes: 4096 }), 201);
     expectStatus(await acme.post('/internal/media/presign', { meta: acme.meta('party'), room_id: room.room_id, mime: 'video/mp4', bytes: 1e9 }), 413, 'payload_too_large');
+  });
+
+  test('media.size_limits: a smaller limit for a mime prefix or a session type; the smallest that applies wins', async () => {
+    const limited = await OmnicastNode.start({ name: 'media-size-limits', options: { 'media.size_limits': 'image/=500,realtime=2000' } });
+    try {
+      const api = new Api(limited, { tenant: 'acme', user: 'alice', device: 'dev-size' });
+      const r = await prepared(api.with({ device: uniqueId('dev') }), 'party');
+      const b = expectStatus(await presign(api, r, { bytes: 501, mime: 'image/png' }), 413, 'payload_too_large');
+      assert.equal(b.error.details.limit, 500);
+      assert.match(b.error.message, /size_limits image\//);
+      expectStatus(await presign(api, r, { bytes: 500, mime: 'image/png' }), 201);
+      expectStatus(await presign(api, r, { bytes: 1500, mime: 'video/mp4' }), 201);
+      const rt = expectStatus(await presign(api, r, { bytes: 2001, mime: 'video/mp4' }), 413, 'payload_too_large');
+      assert.equal(rt.error.details.limit, 2000);
+    } finally {
+      await limited.stop();
+    }
   });
 
   // An upload URL lives media.upload_ttl_s, at least 60 s: its link_expired is not waited for

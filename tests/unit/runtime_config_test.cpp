@@ -65,9 +65,20 @@ TEST(Config, BadInputNamesTheOption) {
   EXPECT_NE(message({"--no.such"}).find("no.such"), std::string::npos);
   EXPECT_NE(message({"--config", "/nonexistent/omnicast.conf"}).find("/nonexistent/omnicast.conf"),
             std::string::npos);
+  EXPECT_NE(message({"--media.size_limits", "image/=x"}).find("media.size_limits"), std::string::npos);
+  EXPECT_NE(message({"--media.size_limits", "=5"}).find("media.size_limits"), std::string::npos);
+  EXPECT_NE(message({"--media.size_limits", "image/=0"}).find("media.size_limits"), std::string::npos);
   const auto file = temp_file("[http]\nprot = 1\n");
   EXPECT_NE(message({"--config", file}).find("http.prot"), std::string::npos);
   std::remove(file.c_str());
+}
+
+TEST(Config, MediaSizeLimitsAreKeyBytePairs) {
+  const auto c = load({"--media.size_limits", "realtime=268435456,image/=33554432"}).config;
+  ASSERT_EQ(c.media.size_limits.size(), 2u);
+  EXPECT_EQ(c.media.size_limits[0], (std::pair<std::string, std::uint64_t>{"realtime", 268435456}));
+  EXPECT_EQ(c.media.size_limits[1], (std::pair<std::string, std::uint64_t>{"image/", 33554432}));
+  EXPECT_TRUE(load({}).config.media.size_limits.empty());
 }
 
 TEST(Config, UnknownEnvironmentVariablesAreReportedNotFatal) {
