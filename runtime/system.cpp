@@ -73,7 +73,7 @@ MediaWorker& System::media_worker_for(std::string_view key) {
 
 void System::start() {
   guard_.emplace(io_.get_executor());
-  for (unsigned i = 1; i < io_threads_; ++i)
+  for (unsigned i = 0; i < io_threads_; ++i)
     threads_.emplace_back([this, i] {
       const std::string name = "io-" + std::to_string(i);
       pthread_setname_np(pthread_self(), name.c_str());
@@ -81,8 +81,6 @@ void System::start() {
     });
   for (auto& w : workers_) w->start();
 }
-
-void System::run() { io_.run(); }
 
 void System::stop() {
   guard_.reset();

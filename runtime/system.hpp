@@ -53,10 +53,9 @@ class System {
   // A stable placement of a key (room id, session id) on a worker.
   MediaWorker& media_worker_for(std::string_view key);
 
-  // Starts io_threads - 1 background threads and the media workers; run() adds the caller as
-  // the last io thread and returns once stop() has been called and the pool has drained.
+  // Starts io_threads threads and the media workers. The caller's thread is not one of them
+  // (the node's main thread waits for signals): with io_threads = 1, one thread serves.
   void start();
-  void run();
   void stop();
   void join();
 

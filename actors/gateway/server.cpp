@@ -410,6 +410,8 @@ class Session : public std::enable_shared_from_this<Session> {
     header_parser_.reset();
     body_parser_->body_limit(d.max_bytes);
     if (!chunk_) chunk_ = std::make_unique<char[]>(kChunk);
+    // Beast reads as much as the buffer has room for: without this, 512 bytes per recvmsg.
+    buffer_.reserve(kChunk);
     if (!expect_continue_) return read_chunk();
     auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
     http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {

@@ -18,6 +18,17 @@ from omnicast_process import NodeProcess, free_port, OMNICAST  # noqa: E402
 
 
 class NodeStartsOnDefaults(unittest.TestCase):
+    def test_one_io_thread_serves(self):
+        # runtime.io_threads = 1 (the default on a one-core machine) must still serve: the
+        # main thread waits for signals and is not an io thread.
+        with tempfile.TemporaryDirectory() as cwd:
+            node = NodeProcess(cwd, ["--http.port", str(free_port()), "--runtime.io_threads", "1"])
+            try:
+                self.assertEqual(node.get("/healthz")[0], 200)
+            finally:
+                code, log = node.stop(signal.SIGTERM)
+                self.assertEqual(code, 0, log)
+
     def test_no_arguments_start_serve_and_stop_cleanly(self):
         with tempfile.TemporaryDirectory() as cwd:
             # The only flag is the port, so parallel test runs do not collide on 8080.
