@@ -29,47 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from omnicast_bench import add_tenant, free_port, proc_cpu_s, proc_status_kib, request  # noqa: E402
 
 TARGETS = ("node", "nosync", "plain")
 OPS = ("prepare", "go_live", "end")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_status_kib(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def proc_cpu_s(pid):
-    """utime + stime of the whole process (all threads), seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-    except OSError:
-        return None
-
-
-def request(port, method, path, body=None, headers=None, timeout=10):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
 
 
 class Server:
@@ -111,16 +75,6 @@ class Server:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
-
-
-def add_tenant(omnicast, data_dir, tenant):
-    p = subprocess.run([omnicast, "--data_dir", data_dir, "--add-tenant", tenant], capture_output=True, text=True,
-                       timeout=60)
-    m = re.search(r"api_key\s+(ock_\S+)", p.stdout)
-    if p.returncode != 0 or not m:
-        raise RuntimeError(f"`omnicast --data_dir {data_dir} --add-tenant {tenant}` failed "
-                           f"(exit {p.returncode}): {p.stdout.strip()} {p.stderr.strip()}")
-    return m.group(1)
 
 
 def probe(port, api_key, tenant):

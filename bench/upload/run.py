@@ -31,8 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from omnicast_bench import add_tenant, free_port, fs_type, proc_cpu_s, proc_status_kib, request, reset_peak_rss  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 MiB = 1 << 20
 TARGET_PUT_RATIO = 0.70
 TARGET_P99_MS = 5.0
@@ -50,66 +51,6 @@ def fmt_size(n):
         if n >= 1 << shift and n % (1 << shift) == 0:
             return f"{n >> shift} {unit}"
     return f"{n} B"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_status_kib(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def reset_peak_rss(pid):
-    """Resets VmHWM to the current RSS (Linux >= 4.0, same user). False when not possible."""
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def proc_cpu_s(pid):
-    """utime + stime of the whole process (all threads), seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-    except OSError:
-        return None
-
-
-def fs_type(path):
-    """The filesystem type of the mount holding path (longest mount point prefix)."""
-    path = os.path.realpath(path)
-    best, kind = "", "?"
-    with open("/proc/self/mounts") as f:
-        for line in f:
-            parts = line.split()
-            mnt = parts[1].replace("\\040", " ")
-            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
-                best, kind = mnt, parts[2]
-    return kind, best
-
-
-def request(port, method, path, body=None, headers=None, timeout=10):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
 
 
 class Node:
@@ -152,16 +93,6 @@ class Node:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
-
-
-def add_tenant(omnicast, data_dir, tenant):
-    p = subprocess.run([omnicast, "--data_dir", data_dir, "--add-tenant", tenant], capture_output=True, text=True,
-                       timeout=60)
-    m = re.search(r"api_key\s+(ock_\S+)", p.stdout)
-    if p.returncode != 0 or not m:
-        raise RuntimeError(f"`omnicast --data_dir {data_dir} --add-tenant {tenant}` failed "
-                           f"(exit {p.returncode}): {p.stdout.strip()} {p.stderr.strip()}")
-    return m.group(1)
 
 
 def run_json(cmd, timeout, what):
