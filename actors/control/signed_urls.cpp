@@ -7,63 +7,6 @@
 
 namespace omnicast::control {
 
-namespace {
-
-std::string percent_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-std::map<std::string, std::string> parse_query(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    if (!pair.empty()) {
-      const auto eq = pair.find('=');
-      out[percent_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
 std::string UrlSigner::mac(std::string_view method, std::string_view path, std::int64_t exp_s,
                            const std::map<std::string, std::string>& granted) const {
   std::string input = "omnicast-url-v1\n";
@@ -75,7 +18,7 @@ std::string UrlSigner::mac(std::string_view method, std::string_view path, std::
 std::string UrlSigner::sign(std::string_view method, std::string_view path, std::int64_t exp_s,
                             const std::map<std::string, std::string>& granted) const {
   std::string q;
-  for (const auto& [k, v] : granted) q.append(percent_encode(k)).append("=").append(percent_encode(v)).append("&");
+  for (const auto& [k, v] : granted) q.append(runtime::percent_encode(k)).append("=").append(runtime::percent_encode(v)).append("&");
   q.append("exp=").append(std::to_string(exp_s));
   q.append("&sig=").append(base64url_encode(mac(method, path, exp_s, granted)));
   return q;

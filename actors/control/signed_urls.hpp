@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/uri.hpp"
+
 // Signed, expiring URLs for media: the upload URL presign hands out and the download link
 // get_link hands out. The node checks them on its own routes; nobody else needs to, so the
 // signature is a plain HMAC-SHA256 under a node secret (<data_dir>/keys/url-hs256.key) over
@@ -36,7 +38,6 @@ class UrlSigner {
   std::string secret_;
 };
 
-// "a=1&b=x%20y" → {a: "1", b: "x y"}; the last of repeated names wins.
-std::map<std::string, std::string> parse_query(std::string_view query);
+using runtime::parse_query;
 
 }  // namespace omnicast::control

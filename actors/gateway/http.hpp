@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/unique_function.hpp"
+#include "runtime/uri.hpp"
 
 // The gateway's view of HTTP, free of Beast so that route handlers and the rest of the node do
 // not pull Beast's headers in. The session actor in server.cpp translates to and from Beast.
@@ -150,7 +151,6 @@ class Router {
   std::vector<Route> routes_;
 };
 
-// %XX escapes decoded; '+' is a space only in query strings.
-std::string percent_decode(std::string_view s, bool plus_is_space);
+using runtime::percent_decode;
 
 }  // namespace omnicast::gateway
