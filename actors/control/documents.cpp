@@ -54,4 +54,26 @@ Json room_document(const domain::room::State& r) {
               {"waiting", Json(r.waiting)}};
 }
 
+Json upload_document(const domain::upload::State& s) {
+  namespace up = domain::upload;
+  Json parts = Json::array();
+  for (const auto& [n, p] : s.parts) parts.push_back({{"number", n}, {"bytes", p.bytes}, {"sha256", p.sha256}});
+  return {{"media_id", s.id},
+          {"room_id", s.room_id},
+          {"tenant", s.tenant},
+          {"mime", s.mime},
+          {"bytes", s.declared_bytes},
+          {"state", up::to_string(s.phase)},
+          {"retention", up::to_string(s.retention)},
+          {"enc_meta", string_or_null(s.enc_meta)},
+          {"received_bytes", s.received_bytes},
+          {"sha256", string_or_null(s.received_sha256)},
+          {"parts", parts},
+          {"thumb_media_id", string_or_null(s.thumb_media_id)},
+          {"reject_reason", string_or_null(s.reject_reason)},
+          {"created_at", time_or_null(s.created_us)},
+          {"upload_expires_at", time_or_null(s.upload_expires_us)},
+          {"retain_until", time_or_null(s.retain_until_us)}};
+}
+
 }  // namespace omnicast::control

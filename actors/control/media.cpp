@@ -4,13 +4,12 @@
 // enc_meta travels as an opaque string.
 #include <spdlog/spdlog.h>
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <vector>
 
 #include "actors/control/control_plane_impl.hpp"
+#include "actors/control/documents.hpp"
 #include "actors/host/read_model.hpp"
 #include "media/storage/blob_store.hpp"
 #include "runtime/log.hpp"
@@ -92,52 +91,20 @@ bool hash_stored(media::BlobStore& store, const media::BlobKey& key, media::Asse
   std::error_code ec;
   auto reader = store.open(key, ec);
   if (!reader) return false;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1;
+  ledger::Sha256 sha;
   std::vector<char> buf(256 * 1024);
   std::uint64_t at = 0;
-  while (ok && at < reader->size()) {
+  while (at < reader->size()) {
     std::size_t got = 0;
-    ok = !reader->read_at(at, buf.data(), buf.size(), got) && got > 0 && EVP_DigestUpdate(ctx, buf.data(), got) == 1;
+    if (reader->read_at(at, buf.data(), buf.size(), got) || got == 0) return false;
+    sha.update(std::string_view(buf.data(), got));
     at += got;
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  ok = ok && EVP_DigestFinal_ex(ctx, md, &n) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok) return false;
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.sha256_hex.clear();
-  for (unsigned i = 0; i < n; ++i) {
-    out.sha256_hex.push_back(kHex[md[i] >> 4]);
-    out.sha256_hex.push_back(kHex[md[i] & 15]);
-  }
   out.bytes = at;
+  out.sha256_hex = ledger::to_hex(sha.finish());
   return true;
 }
 
-Json upload_document(const UploadState& s) {
-  Json parts = Json::array();
-  for (const auto& [n, p] : s.parts) parts.push_back({{"number", n}, {"bytes", p.bytes}, {"sha256", p.sha256}});
-  auto time_or_null = [](runtime::Micros us) { return us ? Json(runtime::format_rfc3339(us)) : Json(nullptr); };
-  auto string_or_null = [](const std::string& v) { return v.empty() ? Json(nullptr) : Json(v); };
-  return {{"media_id", s.id},
-          {"room_id", s.room_id},
-          {"tenant", s.tenant},
-          {"mime", s.mime},
-          {"bytes", s.declared_bytes},
-          {"state", up::to_string(s.phase)},
-          {"retention", up::to_string(s.retention)},
-          {"enc_meta", string_or_null(s.enc_meta)},
-          {"received_bytes", s.received_bytes},
-          {"sha256", string_or_null(s.received_sha256)},
-          {"parts", parts},
-          {"thumb_media_id", string_or_null(s.thumb_media_id)},
-          {"reject_reason", string_or_null(s.reject_reason)},
-          {"created_at", time_or_null(s.created_us)},
-          {"upload_expires_at", time_or_null(s.upload_expires_us)},
-          {"retain_until", time_or_null(s.retain_until_us)}};
-}
 
 }  // namespace
 
