@@ -43,8 +43,12 @@ class Directory {
   struct Table {
     std::map<std::string, std::shared_ptr<AggregateActor<A>>> actors;
   };
-  template <class A, class Lookup>
-  std::shared_ptr<AggregateActor<A>> get(Table<A>& table, const std::string& id, bool create, Lookup lookup);
+  // The actor of `id`, made from the read model's state in NodeState::*states when it has none.
+  template <class A, class Map>
+  std::shared_ptr<AggregateActor<A>> get(Table<A>& table, const std::string& id, bool create,
+                                         Map domain::NodeState::*states);
+  template <class A>
+  std::vector<std::shared_ptr<AggregateActor<A>>> loaded(const Table<A>& table) const;
 
   asio::any_io_executor executor_;
   Services services_;

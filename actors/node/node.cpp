@@ -213,26 +213,18 @@ int Node::run_until_signal() {
 domain::NodeState Node::live_state() {
   read_model_->sync();
   domain::NodeState state = read_model_->read([](const domain::Projection& p) { return p.state(); });
-  for (const auto& a : directory_->loaded_sessions()) {
-    auto s = a->state(asio::use_future).get();
-    if (s.phase == domain::stream_session::Phase::none) state.sessions.erase(a->id());
-    else state.sessions[a->id()] = std::move(s);
-  }
-  for (const auto& a : directory_->loaded_rooms()) {
-    auto s = a->state(asio::use_future).get();
-    if (s.phase == domain::room::Phase::none) state.rooms.erase(a->id());
-    else state.rooms[a->id()] = std::move(s);
-  }
-  for (const auto& a : directory_->loaded_participants()) {
-    auto s = a->state(asio::use_future).get();
-    if (s.events == 0) state.participants.erase(a->id());
-    else state.participants[a->id()] = std::move(s);
-  }
-  for (const auto& a : directory_->loaded_uploads()) {
-    auto s = a->state(asio::use_future).get();
-    if (s.phase == domain::upload::Phase::none) state.uploads.erase(a->id());
-    else state.uploads[a->id()] = std::move(s);
-  }
+  // Each loaded actor's own state wins; an actor whose aggregate has no event yet is absent.
+  auto overlay = [](const auto& actors, auto& map) {
+    for (const auto& a : actors) {
+      auto s = a->state(asio::use_future).get();
+      if (s.events == 0) map.erase(a->id());
+      else map[a->id()] = std::move(s);
+    }
+  };
+  overlay(directory_->loaded_sessions(), state.sessions);
+  overlay(directory_->loaded_rooms(), state.rooms);
+  overlay(directory_->loaded_participants(), state.participants);
+  overlay(directory_->loaded_uploads(), state.uploads);
   return state;
 }
 
