@@ -33,9 +33,12 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/load_report.hpp"
 #include "bench/upload/byte_stream.hpp"
 
 namespace {
+
+using omnicast::bench::status_kib;
 
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
@@ -162,18 +165,6 @@ void write_one(const Options& o, int dirfd, unsigned index, char* buf, Clock::ti
   r.sync_s = secs(Clock::now() - s0);
   r.end_s = secs(Clock::now() - t0);
   if (!r.error.empty()) ::unlinkat(dirfd, temp.c_str(), 0);
-}
-
-long status_kib(const char* key) {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long v = -1;
-  const std::size_t n = std::strlen(key);
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, key, n) == 0 && line[n] == ':') v = std::atol(line + n + 1);
-  std::fclose(f);
-  return v;
 }
 
 }  // namespace

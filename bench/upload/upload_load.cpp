@@ -22,6 +22,7 @@
 // Prints one JSON document on stdout (see bench/upload/run.py). One io_context per thread, clients
 // and uploads spread over them round-robin.
 #include "runtime/asio.hpp"
+#include "bench/common/load_report.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -58,6 +59,9 @@
 #include "bench/upload/byte_stream.hpp"
 
 namespace {
+
+using omnicast::bench::percentiles;
+using omnicast::bench::status_kib;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -182,35 +186,6 @@ json errors_json(const Errors& errors) {
     by.push_back({{"op", k.op}, {"status", k.status}, {"count", v.count}, {"example", v.example}});
   }
   return {{"total", total}, {"by", by}};
-}
-
-json percentiles(std::vector<std::uint32_t> v) {
-  json j;
-  j["count"] = v.size();
-  if (v.empty()) return j;
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) {
-    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-    return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)] / 1000.0;
-  };
-  double sum = 0;
-  for (auto x : v) sum += x;
-  j["mean_ms"] = sum / static_cast<double>(v.size()) / 1000.0;
-  j["p50_ms"] = at(0.50);
-  j["p90_ms"] = at(0.90);
-  j["p99_ms"] = at(0.99);
-  j["p999_ms"] = at(0.999);
-  j["max_ms"] = v.back() / 1000.0;
-  return j;
-}
-
-long status_kib(const char* key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t n = std::strlen(key);
-  while (std::getline(f, line))
-    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') return std::atol(line.c_str() + n + 1);
-  return -1;
 }
 
 // ---- one keep-alive connection -------------------------------------------------------------------
