@@ -1,10 +1,12 @@
 """What the bench drivers share: free ports, /proc readings of a server process, plain HTTP
-requests, and a tenant made with `omnicast --add-tenant`."""
+requests, a server process answering /healthz, and a tenant made with `omnicast --add-tenant`."""
 import http.client
 import os
 import re
+import signal
 import socket
 import subprocess
+import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -77,3 +79,50 @@ def add_tenant(omnicast, data_dir, tenant):
         raise RuntimeError(f"`omnicast --data_dir {data_dir} --add-tenant {tenant}` failed "
                            f"(exit {p.returncode}): {p.stdout.strip()} {p.stderr.strip()}")
     return m.group(1)
+
+
+class ServerProcess:
+    """A server (omnicast, or a baseline) started in `workdir` with its log there, answering
+    /healthz on a loopback port within 30 s; stop() sends SIGTERM and returns the exit code."""
+
+    def __init__(self, label, argv, workdir, port, stop_timeout=30):
+        self.label = label
+        self.port = port
+        self.workdir = workdir
+        self.stop_timeout = stop_timeout
+        self.log_path = os.path.join(workdir, f"{label}.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{label}: {os.path.basename(argv[0])} exited with {self.proc.returncode}:\n"
+                                   + self.read_log()[-3000:])
+            try:
+                if request(port, "GET", "/healthz", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{label}: no /healthz answer within 30 s:\n" + self.read_log()[-3000:])
+            time.sleep(0.05)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def read_log(self):
+        with open(self.log_path, "r", errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode

@@ -30,51 +30,10 @@ import sys
 import tempfile
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from omnicast_bench import add_tenant, free_port, proc_cpu_s, proc_status_kib, request  # noqa: E402
+from omnicast_bench import ServerProcess, add_tenant, free_port, proc_cpu_s, proc_status_kib, request  # noqa: E402
 
 TARGETS = ("node", "nosync", "plain")
 OPS = ("prepare", "go_live", "end")
-
-
-class Server:
-    """A server process in its own temporary directory, answering /healthz on a loopback port."""
-
-    def __init__(self, label, argv, workdir, port):
-        self.label = label
-        self.port = port
-        self.workdir = workdir
-        self.log_path = os.path.join(workdir, f"{label}.log")
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{label}: {os.path.basename(argv[0])} exited with {self.proc.returncode}:\n"
-                                   + self.read_log()[-3000:])
-            try:
-                if request(port, "GET", "/healthz", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{label}: no /healthz answer within 30 s:\n" + self.read_log()[-3000:])
-            time.sleep(0.05)
-
-    def read_log(self):
-        with open(self.log_path, "r", errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 def probe(port, api_key, tenant):
@@ -156,7 +115,7 @@ def measure(args, label, root):
             argv += ["--ledger.sync", "false"]
         argv += args.node_arg
     info["command"] = " ".join(argv)
-    server = Server(label, argv, workdir, port)
+    server = ServerProcess(label, argv, workdir, port)
     try:
         if label != "plain":
             info["reply_bytes"] = probe(port, api_key, args.tenant)

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from omnicast_bench import add_tenant, free_port, fs_type, proc_cpu_s, proc_status_kib, request, reset_peak_rss  # noqa: E402
+from omnicast_bench import ServerProcess, add_tenant, free_port, fs_type, proc_cpu_s, proc_status_kib, request, reset_peak_rss  # noqa: E402
 
 MiB = 1 << 20
 TARGET_PUT_RATIO = 0.70
@@ -51,48 +51,6 @@ def fmt_size(n):
         if n >= 1 << shift and n % (1 << shift) == 0:
             return f"{n >> shift} {unit}"
     return f"{n} B"
-
-
-class Node:
-    """omnicast on a loopback port and a fresh data directory, answering /healthz."""
-
-    def __init__(self, argv, workdir, port):
-        self.port = port
-        self.log_path = os.path.join(workdir, "node.log")
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"omnicast exited with {self.proc.returncode}:\n" + self.read_log()[-3000:])
-            try:
-                if request(port, "GET", "/healthz", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("omnicast: no /healthz answer within 30 s:\n" + self.read_log()[-3000:])
-            time.sleep(0.05)
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def read_log(self):
-        with open(self.log_path, "r", errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 def run_json(cmd, timeout, what):
@@ -356,7 +314,7 @@ def main():
                 "--quotas.live_sessions_per_tenant", "100000", "--quotas.requests_per_client_per_s", "1000000"]
         argv += args.node_arg
         doc["node_command"] = " ".join(argv)
-        node = Node(argv, root, port)
+        node = ServerProcess("node", argv, root, port, stop_timeout=60)
         doc["node_rss_after_start_kib"] = proc_status_kib(node.pid, "VmRSS")
         plan = [("limit1", lambda: limit_phase(args, 1, limit_dir)),
                 ("node1", lambda: put_phase(args, 1, node, api_key)),
