@@ -9,7 +9,10 @@ packages=(
   # libraries (DESIGN.md §1)
   libboost-dev libboost-program-options-dev libssl-dev liblmdb-dev libmsgpack-cxx-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev
-  # tests and benchmarks
+  # the Stage's packager (libavformat's fMP4 muxer; libavcodec for snapshots)
+  libavformat-dev libavcodec-dev libavutil-dev
+  # tests and benchmarks: ffmpeg/ffprobe publish and read streams, Chromium plays them (hls.js)
+  ffmpeg chromium
   libgtest-dev libgmock-dev libbenchmark-dev python3 curl
   # tools: mdb_copy / mdb_stat for ledger backups, promtool to check /metrics
   lmdb-utils prometheus
