@@ -1,0 +1,63 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "media/cmaf/codec_info.hpp"
+
+// MSB-first bit reading over bytes the publisher sent, for SPS and AudioSpecificConfig parsing.
+// Every read is bounds-checked: running past the end throws CodecConfigError naming `what`.
+namespace omnicast::media::cmaf {
+
+class BitReader {
+ public:
+  BitReader(std::span<const std::uint8_t> bytes, const char* what) noexcept : bytes_(bytes), what_(what) {}
+
+  std::size_t bits_left() const noexcept { return bytes_.size() * 8 - pos_; }
+
+  // n <= 32.
+  std::uint32_t bits(unsigned n) {
+    if (n > bits_left()) throw CodecConfigError(std::string(what_) + ": truncated");
+    std::uint32_t v = 0;
+    for (unsigned i = 0; i < n; ++i, ++pos_) {
+      v = (v << 1) | ((bytes_[pos_ >> 3] >> (7 - (pos_ & 7))) & 1u);
+    }
+    return v;
+  }
+  bool flag() { return bits(1) != 0; }
+  void skip(std::size_t n) {
+    if (n > bits_left()) throw CodecConfigError(std::string(what_) + ": truncated");
+    pos_ += n;
+  }
+
+  // ue(v), H.264 9.1. Values above 2^32 - 2 cannot be coded in 32 leading zeros; more zeros than
+  // that is garbage, not a large number.
+  std::uint32_t ue() {
+    unsigned zeros = 0;
+    while (!flag()) {
+      if (++zeros > 31) throw CodecConfigError(std::string(what_) + ": exp-Golomb code longer than 32 bits");
+    }
+    if (zeros == 0) return 0;
+    return static_cast<std::uint32_t>((std::uint64_t{1} << zeros) - 1 + bits(zeros));
+  }
+  // ue(v) that must not exceed `max` (every syntax element has a range; checking it here keeps
+  // later arithmetic free of overflow).
+  std::uint32_t ue(std::uint32_t max, const char* element) {
+    const std::uint32_t v = ue();
+    if (v > max) throw CodecConfigError(std::string(what_) + ": " + element + " out of range");
+    return v;
+  }
+  // se(v), H.264 9.1.1.
+  std::int32_t se() {
+    const std::uint32_t k = ue();
+    const auto magnitude = static_cast<std::int64_t>((std::uint64_t{k} + 1) / 2);
+    return static_cast<std::int32_t>((k & 1) ? magnitude : -magnitude);
+  }
+
+ private:
+  std::span<const std::uint8_t> bytes_;
+  std::size_t pos_ = 0;
+  const char* what_;
+};
+
+}  // namespace omnicast::media::cmaf
