@@ -28,6 +28,11 @@ struct Raw {
   std::uint64_t media_max_object_bytes, media_tenant_quota_bytes, media_upload_ttl_s, media_link_ttl_s,
       media_gc_interval_s;
   std::string media_size_limits;
+  std::string stage_rtmp_address, stage_rtmp_public_url;
+  unsigned stage_rtmp_port;
+  std::size_t stage_max_publishers, stage_window_segments;
+  std::uint64_t stage_ingest_idle_timeout_ms, stage_reconnect_grace_s, stage_part_target_ms, stage_segment_target_ms,
+      stage_playback_ttl_s;
   unsigned http_port;
   std::size_t http_body_limit, http_header_limit, http_max_connections;
   std::uint64_t http_request_timeout_ms, http_idle_timeout_ms;
@@ -115,6 +120,26 @@ po::options_description settings(Raw& r) {
        "How long a get_link download URL serves, in seconds (10-86400).")
     ("media.gc_interval_s", po::value(&r.media_gc_interval_s)->default_value(static_cast<std::uint64_t>(d.media.gc_interval.count())),
        "Seconds between retention sweeps of media (expired, abandoned and rejected uploads; orphan blobs); 0: off.")
+    ("stage.rtmp_address", po::value(&r.stage_rtmp_address)->default_value(d.stage.rtmp_address),
+       "Address the RTMP ingest listens on.")
+    ("stage.rtmp_port", po::value(&r.stage_rtmp_port)->default_value(d.stage.rtmp_port),
+       "TCP port of the RTMP ingest (one port for every publisher); 0: any free port.")
+    ("stage.rtmp_public_url", po::value(&r.stage_rtmp_public_url)->default_value(""),
+       "The RTMP URL publishers are given, up to the stream key (rtmp://media.example.com/live); empty: rtmp://<the request's host>:<rtmp_port>/live.")
+    ("stage.max_publishers", po::value(&r.stage_max_publishers)->default_value(d.stage.max_publishers),
+       "RTMP connections open at once (handshaking or publishing); more are closed at accept.")
+    ("stage.ingest_idle_timeout_ms", po::value(&r.stage_ingest_idle_timeout_ms)->default_value(d.stage.ingest_idle_timeout.count()),
+       "An RTMP connection that sends nothing this long is dropped (a publisher then counts as gone).")
+    ("stage.reconnect_grace_s", po::value(&r.stage_reconnect_grace_s)->default_value(static_cast<std::uint64_t>(d.stage.reconnect_grace.count())),
+       "A publisher that drops may reconnect within this many seconds (the playlist continues after EXT-X-DISCONTINUITY); after it the session ends (0-3600).")
+    ("stage.part_target_ms", po::value(&r.stage_part_target_ms)->default_value(d.stage.part_target.count()),
+       "LL-HLS part target (EXT-X-PART-INF:PART-TARGET) in milliseconds (100-2000); parts never exceed it.")
+    ("stage.segment_target_ms", po::value(&r.stage_segment_target_ms)->default_value(d.stage.segment_target.count()),
+       "Segments are cut at the first keyframe once they are this long, in milliseconds (500-10000).")
+    ("stage.window_segments", po::value(&r.stage_window_segments)->default_value(d.stage.window_segments),
+       "Complete segments each live stage keeps in memory and lists in its playlist (4-1000).")
+    ("stage.playback_ttl_s", po::value(&r.stage_playback_ttl_s)->default_value(static_cast<std::uint64_t>(d.stage.playback_ttl.count())),
+       "How long the signed playback URL of a non-public stage serves, in seconds (60-604800).")
     ("log.format", po::value(&r.log_format)->default_value(d.log.format),
        "Log format: text (human-readable) or json (one object per line).")
     ("log.level", po::value(&r.log_level)->default_value(d.log.level),
@@ -208,6 +233,23 @@ Config finish(const Raw& r) {
   c.media.upload_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_upload_ttl_s, 60, 604'800, "media.upload_ttl_s"));
   c.media.link_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_link_ttl_s, 10, 86'400, "media.link_ttl_s"));
   c.media.gc_interval = std::chrono::seconds(in_range<std::uint64_t>(r.media_gc_interval_s, 0, 86'400, "media.gc_interval_s"));
+  c.stage.rtmp_address = r.stage_rtmp_address;
+  c.stage.rtmp_port = static_cast<std::uint16_t>(in_range(r.stage_rtmp_port, 0u, 65535u, "stage.rtmp_port"));
+  c.stage.rtmp_public_url = r.stage_rtmp_public_url;
+  if (!c.stage.rtmp_public_url.empty() && c.stage.rtmp_public_url.rfind("rtmp://", 0) != 0)
+    throw ConfigError("stage.rtmp_public_url: '" + c.stage.rtmp_public_url + "' does not start with rtmp://");
+  while (!c.stage.rtmp_public_url.empty() && c.stage.rtmp_public_url.back() == '/') c.stage.rtmp_public_url.pop_back();
+  c.stage.max_publishers = in_range<std::size_t>(r.stage_max_publishers, 1, 100'000, "stage.max_publishers");
+  c.stage.ingest_idle_timeout = std::chrono::milliseconds(
+      in_range<std::uint64_t>(r.stage_ingest_idle_timeout_ms, 1000, 600'000, "stage.ingest_idle_timeout_ms"));
+  c.stage.reconnect_grace = std::chrono::seconds(in_range<std::uint64_t>(r.stage_reconnect_grace_s, 0, 3600, "stage.reconnect_grace_s"));
+  c.stage.part_target = std::chrono::milliseconds(in_range<std::uint64_t>(r.stage_part_target_ms, 100, 2000, "stage.part_target_ms"));
+  c.stage.segment_target = std::chrono::milliseconds(
+      in_range<std::uint64_t>(r.stage_segment_target_ms, 500, 10'000, "stage.segment_target_ms"));
+  if (c.stage.segment_target < 2 * c.stage.part_target)
+    throw ConfigError("stage.segment_target_ms: must be at least twice stage.part_target_ms");
+  c.stage.window_segments = in_range<std::size_t>(r.stage_window_segments, 4, 1000, "stage.window_segments");
+  c.stage.playback_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.stage_playback_ttl_s, 60, 604'800, "stage.playback_ttl_s"));
   c.ledger.map_size_mb = in_range<std::size_t>(r.ledger_map_size_mb, 1, std::size_t{1} << 22, "ledger.map_size_mb");
   c.ledger.max_batch = in_range<std::size_t>(r.ledger_max_batch, 1, 1 << 20, "ledger.max_batch");
   c.ledger.sync = r.ledger_sync;
@@ -358,6 +400,12 @@ std::string render_config(const Config& c) {
        }()
     << "\ntenant_quota_bytes = " << c.media.tenant_quota_bytes << "\nupload_ttl_s = " << c.media.upload_ttl.count()
     << "\nlink_ttl_s = " << c.media.link_ttl.count() << "\ngc_interval_s = " << c.media.gc_interval.count() << "\n"
+    << "[stage]\nrtmp_address = " << c.stage.rtmp_address << "\nrtmp_port = " << c.stage.rtmp_port
+    << "\nrtmp_public_url = " << c.stage.rtmp_public_url << "\nmax_publishers = " << c.stage.max_publishers
+    << "\ningest_idle_timeout_ms = " << c.stage.ingest_idle_timeout.count()
+    << "\nreconnect_grace_s = " << c.stage.reconnect_grace.count() << "\npart_target_ms = " << c.stage.part_target.count()
+    << "\nsegment_target_ms = " << c.stage.segment_target.count() << "\nwindow_segments = " << c.stage.window_segments
+    << "\nplayback_ttl_s = " << c.stage.playback_ttl.count() << "\n"
     << "[log]\nformat = " << c.log.format << "\nlevel = " << c.log.level << "\n"
     << "[shutdown]\ndrain_timeout_ms = " << c.drain_timeout.count() << "\n";
   return o.str();

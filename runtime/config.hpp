@@ -45,6 +45,20 @@ struct MediaConfig {
   std::chrono::seconds gc_interval{300};        // retention sweep period; 0: off
 };
 
+// The Stage (docs/stage.md): RTMP ingest, the CMAF packager and LL-HLS delivery.
+struct StageConfig {
+  std::string rtmp_address = "0.0.0.0";
+  std::uint16_t rtmp_port = 1935;  // 0: any free port (tests)
+  std::string rtmp_public_url;     // e.g. rtmp://media.example.com/live; empty: from the request's Host
+  std::size_t max_publishers = 1000;
+  std::chrono::milliseconds ingest_idle_timeout{10'000};
+  std::chrono::seconds reconnect_grace{10};  // a dropped publisher may come back this long
+  std::chrono::milliseconds part_target{333};
+  std::chrono::milliseconds segment_target{2000};
+  std::size_t window_segments = 12;            // complete segments kept in memory per stage
+  std::chrono::seconds playback_ttl{14'400};   // signed playback URLs of non-public stages
+};
+
 struct LedgerConfig {
   std::size_t map_size_mb = 64;
   std::size_t max_batch = 4096;
@@ -71,6 +85,7 @@ struct Config {
   SecurityConfig security;
   QuotaConfig quotas;
   MediaConfig media;
+  StageConfig stage;
   std::chrono::milliseconds drain_timeout{10'000};
 };
 

@@ -325,10 +325,22 @@ Json ControlPlane::Impl::token_claims(const SessionState& s, const std::string& 
   return Json{{"$claims", t.to_json()}};
 }
 
+// Secrets and expiring signatures are never stored with a response (the ledger keeps it for
+// idempotent repeats): what is stored names them, and every answer renders them afresh.
 Json ControlPlane::Impl::render(Json body) const {
   if (auto it = body.find("tokens"); it != body.end() && it->is_object())
     for (auto& [name, value] : it->items())
       if (value.is_object() && value.contains("$claims")) value = tokens.sign(TokenClaims::from_json(value["$claims"]));
+  if (auto it = body.find("ingest"); it != body.end() && it->is_object() && it->contains("$ingest")) {
+    const auto key = ingest_key((*it)["$ingest"].get<std::string>());
+    (*it)["stream_key"] = key;
+    (*it)["url"] = (*it)["server"].get<std::string>() + "/" + key;
+    it->erase("$ingest");
+  }
+  if (auto it = body.find("playback"); it != body.end() && it->is_object() && it->contains("$sign")) {
+    (*it)["url"] = (*it)["url"].get<std::string>() + "?" + sign_playback((*it)["$sign"].get<std::string>());
+    it->erase("$sign");
+  }
   return body;
 }
 

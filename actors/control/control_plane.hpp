@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/control/api.hpp"
+#include "actors/domain/types.hpp"
 #include "actors/control/tokens.hpp"
 #include "runtime/config.hpp"
 #include "runtime/coro.hpp"
@@ -118,6 +119,30 @@ struct GcHooks {
   std::function<void(GcStep, const std::string& media_id)> after;
 };
 
+// ---- the Stage (actors/stage): what its RTMP ingest and LL-HLS delivery ask of the sessions ----
+
+// A publisher presented a stream key: the stage session it may publish to, or why not.
+struct IngestGrant {
+  std::optional<ApiError> refusal;
+  std::string session_id;
+  std::string tenant;
+  domain::Audience audience = domain::Audience::public_;
+};
+
+// What the ingest saw happen to a stage session's media.
+enum class StageMedia {
+  arrived,          // the first part is requestable: publishing -> live
+  lost,             // the publisher dropped (or the node restarted): live -> publishing
+  publisher_timeout // no publisher came back within stage.reconnect_grace_s: the session ends
+};
+
+// The Stage learns of session transitions it did not cause (an API call) through these.
+struct StageHooks {
+  std::function<void(const std::string& session_id)> publishing;  // go_live committed (stage mode)
+  std::function<void(const std::string& session_id)> ended;       // the session left the live phases
+  std::uint16_t rtmp_port = 0;  // where the ingest listens, for the URLs prepare hands out
+};
+
 struct ControlPlaneDeps {
   media::BlobStore& blobs;
   actors::Directory& directory;
@@ -150,6 +175,16 @@ class ControlPlane {
   asio::awaitable<Download> download(BlobRequest request);
   // One retention sweep (actors/control/media_gc.cpp); the node runs it every media.gc_interval_s.
   asio::awaitable<GcReport> sweep_media(GcHooks hooks = {});
+
+  // The Stage: a stage session's secret RTMP stream key (derived from the node's URL secret, so
+  // nothing is stored); checking one at publish (a refusal is appended as auth.denied); the
+  // session transitions the ingest drives; the signed playback query of non-public stages.
+  std::string ingest_key(std::string_view session_id) const;
+  asio::awaitable<IngestGrant> authorize_ingest(std::string stream_key, std::string remote);
+  asio::awaitable<void> stage_media(std::string session_id, StageMedia what, std::string reason);
+  void set_stage_hooks(StageHooks hooks);
+  std::string sign_playback(std::string_view session_id) const;  // "exp=...&sig=..."
+  bool verify_playback(std::string_view session_id, const std::map<std::string, std::string>& query) const;
 
   const std::vector<OperationInfo>& operations() const;
   const OperationInfo* find(std::string_view name_or_tool) const;

@@ -110,6 +110,17 @@ struct ControlPlane::Impl {
                                                            actors::CommandMeta final_meta,
                                                            actors::SessionActor::ResultFn result);
 
+  // ---- the Stage (stage.cpp) ----
+  asio::awaitable<IngestGrant> authorize_ingest(std::string stream_key, std::string remote);
+  asio::awaitable<void> stage_media(std::string session_id, StageMedia what, std::string reason);
+  std::string ingest_key(std::string_view session_id) const;
+  // {"type":"ll-hls","url":...}; non-public stages get "$sign", which render() turns into a
+  // fresh signed query.
+  Json playback_document(const Call& c, const SessionState& s) const;
+  Json ingest_urls(const Call& c, const std::string& session_id) const;
+  std::string sign_playback(std::string_view session_id) const;
+  StageHooks stage_hooks;  // set once, before the node serves
+
   // ---- the contracts (schemas.cpp) ----
   void define_operations();
 

@@ -118,6 +118,11 @@ asio::awaitable<Response> ControlPlane::Impl::prepare(Call& c) {
                  {"sub", token_claims(s, "audience", "", "sub")},
                  {"expires_in", tokens.ttl().count()}}}};
   if (mode != domain::Mode::stage) body["sfu_url"] = url(c, "/v1/ws").replace(0, 4, "ws");
+  else {
+    s.audience = audience;
+    body["ingest"] = ingest_urls(c, s.id);
+    body["playback"] = playback_document(c, s);
+  }
   if (!ended.empty()) body["ended_session_id"] = ended;
 
   auto actor = d.directory.session(s.id);
@@ -193,7 +198,7 @@ asio::awaitable<Response> ControlPlane::Impl::go_live(Call& c) {
   }
   Json body = {{"ok", true}, {"session_id", sid}, {"state", "publishing"}, {"recording", recording}};
   body["playback"] = s.mode == domain::Mode::stage
-                         ? Json{{"type", "ll-hls"}, {"url", url(c, "/v1/stage/" + sid + "/index.m3u8")}}
+                         ? playback_document(c, s)
                          : Json{{"type", "webrtc"}, {"url", url(c, "/v1/ws?session_id=" + sid).replace(0, 4, "ws")}};
   auto r = co_await actor->submit(command, command_meta(c, true),
                                   [&](const SessionState&, const auto&) { return stored(200, body); },
@@ -205,7 +210,8 @@ asio::awaitable<Response> ControlPlane::Impl::go_live(Call& c) {
     if (device) co_await device->submit(std::move(release), command_meta(c, false), asio::use_awaitable);
     throw failure(r);
   }
-  co_return Response{200, body};
+  if (s.mode == domain::Mode::stage && stage_hooks.publishing) stage_hooks.publishing(sid);
+  co_return Response{200, render(body)};
 }
 
 asio::awaitable<actors::SessionActor::Reply> ControlPlane::Impl::end_session(
@@ -216,6 +222,7 @@ asio::awaitable<actors::SessionActor::Reply> ControlPlane::Impl::end_session(
     auto ended = co_await actor->submit(std::move(end_command), command_meta(c, false), asio::use_awaitable);
     if (!ended.ok() && ended.error.code != "illegal_transition") co_return ended;
   }
+  if (s.mode == domain::Mode::stage && stage_hooks.ended) stage_hooks.ended(s.id);
   // Closing the room and releasing the device's Presence Lock are independent: both at once,
   // so their appends share one group commit. Either may already be done (a repeat).
   auto room = s.room_id.empty() ? nullptr : d.directory.find_room(s.room_id);
@@ -328,7 +335,9 @@ asio::awaitable<Response> ControlPlane::Impl::stream_get(Call& c) {
   const auto sid = required_id(c, "session_id");
   auto [actor, s] = co_await session_of(c, sid);
   authorize(c, sid, {});
-  co_return Response{200, session_document(s)};
+  Json body = session_document(s);
+  if (s.mode == domain::Mode::stage) body["playback"] = playback_document(c, s);
+  co_return Response{200, render(body)};
 }
 
 // ---- rooms -------------------------------------------------------------------------------------

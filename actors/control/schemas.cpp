@@ -45,6 +45,11 @@ Json tokens_schema() {
                 {"sub", "expires_in"});
 }
 
+Json playback_schema() {
+  return object({{"type", {{"type", "string"}, {"enum", {"webrtc", "ll-hls"}}}}, {"url", {{"type", "string"}}}},
+                {"type", "url"});
+}
+
 Json session_schema() {
   Json nullable_string = {{"type", {"string", "null"}}};
   return object({{"session_id", kId},
@@ -63,7 +68,8 @@ Json session_schema() {
                  {"live_since", nullable_string},
                  {"ended_at", nullable_string},
                  {"end_reason", nullable_string},
-                 {"replay_media_id", nullable_string}},
+                 {"replay_media_id", nullable_string},
+                 {"playback", playback_schema()}},
                 {"session_id", "tenant", "mode", "state", "live", "recording", "consented"});
 }
 
@@ -102,6 +108,12 @@ void ControlPlane::Impl::define_operations() {
                {"owner", {{"type", "string"}}},
                {"sfu_url", {{"type", "string"}}},
                {"tokens", tokens_schema()},
+               {"ingest", object({{"type", {{"const", "rtmp"}}},
+                                  {"server", {{"type", "string"}}},
+                                  {"stream_key", {{"type", "string"}}},
+                                  {"url", {{"type", "string"}}}},
+                                 {"type", "server", "stream_key", "url"})},
+               {"playback", playback_schema()},
                {"ended_session_id", kId}},
               {"session_id", "room_id", "mode", "state", "tokens"})},
       &Impl::prepare);
@@ -113,8 +125,7 @@ void ControlPlane::Impl::define_operations() {
                {"session_id", kId},
                {"state", {{"type", "string"}}},
                {"recording", {{"type", "boolean"}}},
-               {"playback", object({{"type", {{"type", "string"}, {"enum", {"webrtc", "ll-hls"}}}}, {"url", {{"type", "string"}}}},
-                                   {"type", "url"})}},
+               {"playback", playback_schema()}},
               {"ok", "session_id", "state", "recording", "playback"})},
       &Impl::go_live);
   add({"stream.end", "stream.v1.end", "End a session",

@@ -15,6 +15,14 @@ std::string UrlSigner::mac(std::string_view method, std::string_view path, std::
   return hmac_sha256(secret_, input);
 }
 
+std::string UrlSigner::derive(std::string_view label, std::size_t chars) const {
+  std::string input = "omnicast-derive-v1\n";
+  input.append(label);
+  auto out = base64url_encode(hmac_sha256(secret_, input));
+  if (out.size() > chars) out.resize(chars);
+  return out;
+}
+
 std::string UrlSigner::sign(std::string_view method, std::string_view path, std::int64_t exp_s,
                             const std::map<std::string, std::string>& granted) const {
   std::string q;

@@ -26,6 +26,10 @@ class UrlSigner {
   std::string sign(std::string_view method, std::string_view path, std::int64_t exp_s,
                    const std::map<std::string, std::string>& granted) const;
 
+  // A secret derived for one purpose ("ingest:<session id>"): base64url of
+  // HMAC-SHA256(secret, "omnicast-derive-v1\n" label), cut to `chars` characters.
+  std::string derive(std::string_view label, std::size_t chars = 24) const;
+
   enum class Check { ok, missing, bad_signature, expired };
   // Checks a request: `query` holds what arrived (decoded); `granted` receives the signed
   // parameters (every query parameter other than exp and sig).

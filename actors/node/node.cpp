@@ -16,6 +16,7 @@
 #include "actors/gateway/server.hpp"
 #include "actors/host/directory.hpp"
 #include "actors/host/read_model.hpp"
+#include "actors/stage/stage_service.hpp"
 #include "ledger/ledger.hpp"
 #include "media/storage/blob_store.hpp"
 #include "runtime/clock.hpp"
@@ -114,11 +115,25 @@ void Node::start() {
       config_);
   surfaces_ = std::make_unique<api::Surfaces>(api::SurfaceDeps{*control_, *ledger_, *ids_, *metrics_, system_->executor()});
   router_ = std::make_unique<gateway::Router>();
+  stage_ = std::make_unique<stage::StageService>(
+      stage::StageServiceDeps{*system_, *control_, *metrics_, *clock_}, config_.stage);
+  stage_->register_routes(*router_);
   register_routes();
   surfaces_->register_routes(*router_);
   server_ = std::make_unique<gateway::HttpServer>(system_->io(), config_.http, *router_, *metrics_,
                                                   [this] { return ids_->next("corr"); });
   server_->start();
+  // Stage sessions that were publishing or live when the node stopped: a publisher (back, or
+  // the first one) gets the grace period to connect to this node, or the session ends.
+  std::vector<stage::InterruptedStage> interrupted;
+  read_model_->read([&](const domain::Projection& p) {
+    using Phase = domain::stream_session::Phase;
+    for (const auto& [id, s] : p.state().sessions)
+      if (s.mode == domain::Mode::stage && (s.phase == Phase::live || s.phase == Phase::publishing))
+        interrupted.push_back({id, s.tenant, s.audience});
+    return 0;
+  });
+  stage_->start(interrupted);
   system_->start();
   running_ = true;
   if (config_.media.gc_interval.count() > 0) schedule_media_gc();
@@ -183,6 +198,9 @@ void Node::shutdown() {
   auto log = runtime::logger("node");
   if (gc_timer_) asio::post(system_->executor(), [t = gc_timer_] { t->timer.cancel(); });
   log->info("shutting down: draining requests");
+  // Publishers are cut first and nothing is recorded for them: the next start gives them the
+  // grace period to come back (a restart is not the publisher's fault).
+  stage_->stop();
   drain();
   // Everything acknowledged is committed already; make the read model current, snapshot it so
   // the next start replays little, and close the ledger (which signs a final checkpoint).

@@ -107,7 +107,7 @@ def measure(args, label, root):
     else:
         data_dir = os.path.join(workdir, "data")
         api_key = add_tenant(args.omnicast, data_dir, args.tenant)
-        argv = [args.omnicast, "--data_dir", data_dir, "--http.address", "127.0.0.1", "--http.port", str(port)]
+        argv = [args.omnicast, "--data_dir", data_dir, "--http.address", "127.0.0.1", "--http.port", str(port), "--stage.rtmp_port", "0"]
         if args.quota_flags:
             argv += ["--quotas.live_sessions_per_tenant", str(args.live_sessions),
                      "--quotas.requests_per_client_per_s", str(args.requests_per_client)]

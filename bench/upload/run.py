@@ -310,7 +310,7 @@ def main():
         api_key = add_tenant(args.omnicast, data_dir, args.tenant)
         port = free_port()
         argv = [args.omnicast, "--data_dir", data_dir, "--http.address", "127.0.0.1", "--http.port", str(port),
-                "--media.max_object_bytes", str(max(args.bytes, 2 << 30)), "--media.tenant_quota_bytes", "0",
+                "--stage.rtmp_port", "0", "--media.max_object_bytes", str(max(args.bytes, 2 << 30)), "--media.tenant_quota_bytes", "0",
                 "--quotas.live_sessions_per_tenant", "100000", "--quotas.requests_per_client_per_s", "1000000"]
         argv += args.node_arg
         doc["node_command"] = " ".join(argv)

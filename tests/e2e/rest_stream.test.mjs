@@ -46,13 +46,21 @@ describe('stream@v1 over REST', () => {
       assert.notEqual(pub.jti, sub.jti);
 
       const g = expectStatus(await acme.getSession(s.session_id), 200);
+      if (mode === 'stage') {
+        // A stage also says where it plays; members-only: a signed, expiring URL.
+        assert.equal(g.playback.type, 'll-hls');
+        assert.match(g.playback.url, new RegExp(`/v1/stage/${s.session_id}/index\\.m3u8\\?exp=\\d+&sig=[A-Za-z0-9_-]+$`));
+        assert.match(s.ingest.url, /^rtmp:\/\//);
+      } else {
+        assert.equal(g.playback, undefined);
+      }
       assert.deepEqual(
-        { ...g, prepared_at: undefined },
+        { ...g, prepared_at: undefined, playback: undefined },
         {
           session_id: s.session_id, tenant: 'acme', mode, audience: 'members', title: `a ${mode}`,
           owner: 'alice', device, room_id: s.room_id, state: 'prepared', live: false, recording: false,
           consented: [], prepared_at: undefined, live_since: null, ended_at: null, end_reason: null,
-          replay_media_id: null,
+          replay_media_id: null, playback: undefined,
         },
       );
       near(g.prepared_at);

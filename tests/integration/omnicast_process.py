@@ -22,6 +22,8 @@ class NodeProcess:
         self.port = int(args[args.index("--http.port") + 1])
         self.log_path = os.path.join(cwd, "omnicast.log")
         self.log = open(self.log_path, "wb")
+        if not any(a.startswith("--stage.rtmp_port") for a in args):
+            args = args + ["--stage.rtmp_port", "0"]  # tests run side by side: never the fixed 1935
         self.proc = subprocess.Popen([OMNICAST] + args, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env)
         deadline = time.monotonic() + timeout

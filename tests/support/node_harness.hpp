@@ -17,6 +17,7 @@ inline runtime::Config test_config(const std::filesystem::path& data_dir) {
   c.data_dir = data_dir;
   c.http.address = "127.0.0.1";
   c.http.port = 0;
+  c.stage.rtmp_port = 0;  // tests run side by side: never the fixed 1935
   c.runtime.io_threads = 2;
   c.runtime.media_workers = 1;
   c.runtime.pin_media_workers = false;

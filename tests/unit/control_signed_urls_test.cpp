@@ -48,3 +48,16 @@ TEST(SignedUrls, ParseQueryDecodes) {
             (std::map<std::string, std::string>{{"a", "1"}, {"b", "x y"}, {"c", "d e"}, {"f", ""}}));
   EXPECT_EQ(parse_query("a=%zz&b=%4"), (std::map<std::string, std::string>{{"a", "%zz"}, {"b", "%4"}}));
 }
+
+// Stage stream keys are derived, never stored: the same label gives the same secret on every
+// call and every restart; another label or another node secret gives an unrelated one.
+TEST(SignedUrls, DerivedSecretsAreStablePerLabelAndSecret) {
+  const auto a = signer.derive("ingest:ss_1");
+  EXPECT_EQ(a.size(), 24u);
+  EXPECT_EQ(a, signer.derive("ingest:ss_1"));
+  EXPECT_NE(a, signer.derive("ingest:ss_2"));
+  EXPECT_NE(a, UrlSigner(std::string(32, 'o')).derive("ingest:ss_1"));
+  EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), std::string::npos);
+  // Derivation and URL signatures never collide: a URL signature is over a different preimage.
+  EXPECT_EQ(signer.derive("ingest:ss_1", 43).substr(0, 24), a);
+}

@@ -25,6 +25,7 @@ export const ROUTES = [
   ['post', '/v1/media/{media_id}/link'],
   ['put', '/v1/blobs/{media_id}'],
   ['get', '/v1/blobs/{media_id}'],
+  ['get', '/v1/stage/{session_id}/{file}'],
   ['get', '/healthz'],
   ['get', '/metrics'],
   ['get', '/v1/ws'],

@@ -101,7 +101,8 @@ export class OmnicastNode {
         '--http.address', '127.0.0.1',
         '--http.port', String(this.port),
         '--data_dir', this.dataDir,
-        ...flagsOf(this.options),
+        // Suites run side by side: the RTMP ingest takes any free port unless a test sets one.
+        ...flagsOf({ 'stage.rtmp_port': 0, ...this.options }),
       ];
       const log = fs.openSync(this.logPath, 'a');
       fs.writeSync(log, `\n=== ${new Date().toISOString()} ${omnicastBin()} ${args.join(' ')}\n`);

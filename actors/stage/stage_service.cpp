@@ -1,0 +1,231 @@
+#include "actors/stage/stage_service_impl.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/clock.hpp"
+#include "runtime/coro.hpp"
+#include "runtime/log.hpp"
+
+namespace omnicast::stage {
+
+namespace {
+
+// How long an ended stage's window stays served (players fetch EXT-X-ENDLIST and the last parts).
+constexpr auto kLinger = std::chrono::seconds(30);
+
+ingest::RtmpConfig rtmp_config(const runtime::StageConfig& c) {
+  ingest::RtmpConfig r;
+  r.address = c.rtmp_address;
+  r.port = c.rtmp_port;
+  r.max_connections = c.max_publishers;
+  r.idle_timeout = c.ingest_idle_timeout;
+  return r;
+}
+
+// "ss_x.KEY" or "ss_x.KEY?param=..." (some encoders append a query to the stream name).
+std::string stream_key_of(std::string_view stream_name) {
+  return std::string(stream_name.substr(0, stream_name.find('?')));
+}
+
+}  // namespace
+
+StageService::Impl::Impl(StageServiceDeps deps, const runtime::StageConfig& cfg) : d(deps), config(cfg) {}
+
+std::shared_ptr<Stage> StageService::Impl::find(const std::string& session_id) const {
+  std::lock_guard lock(mu);
+  auto it = stages.find(session_id);
+  return it == stages.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Stage> StageService::Impl::find_or_create(const std::string& session_id, const std::string& tenant,
+                                                          domain::Audience audience) {
+  std::lock_guard lock(mu);
+  auto& slot = stages[session_id];
+  if (!slot) {
+    Stage::Setup setup{session_id, tenant, audience, &config, &d.clock, this, frame_to_part};
+    slot = std::make_shared<Stage>(std::move(setup), d.system.media_worker_for(session_id).io());
+  }
+  return slot;
+}
+
+void StageService::Impl::authorize(const ingest::PublishRequest& request,
+                                   runtime::UniqueFunction<void(ingest::PublishDecision)> decide) {
+  auto self = shared_from_this();
+  auto check = d.control.authorize_ingest(stream_key_of(request.stream_name), request.remote);
+  asio::co_spawn(
+      d.system.executor(), std::move(check),
+      [self, decide = std::move(decide), remote = request.remote](std::exception_ptr e,
+                                                                   control::IngestGrant grant) mutable {
+        ingest::PublishDecision refused;
+        if (e) {
+          refused.refuse_code = "NetStream.Publish.Denied";
+          refused.refuse_message = "internal: the stream key could not be checked";
+          return decide(std::move(refused));
+        }
+        if (grant.refusal) {
+          // What encoders understand (OBS and ffmpeg show the description); our code leads it.
+          refused.refuse_code = grant.refusal->code == "ingest_key_invalid" ? "NetStream.Publish.BadName"
+                                                                            : "NetStream.Publish.Denied";
+          refused.refuse_message = grant.refusal->code + ": " + grant.refusal->message;
+          return decide(std::move(refused));
+        }
+        auto stage = self->find_or_create(grant.session_id, grant.tenant, grant.audience);
+        // Attach on the stage's worker, before the connection moves there and reads on.
+        asio::post(stage->worker(), [stage, decide = std::move(decide), remote]() mutable {
+          ingest::PublishDecision decision;
+          decision.publisher = stage->attach(remote);
+          if (!decision.publisher) {
+            decision.refuse_code = "NetStream.Publish.Denied";
+            decision.refuse_message = "session_ended: session " + stage->session_id() + " has ended";
+          } else {
+            decision.worker = &stage->worker();
+          }
+          decide(std::move(decision));
+        });
+      });
+}
+
+void StageService::Impl::report(const std::string& session_id, control::StageMedia what, std::string reason) {
+  if (stopping) return;
+  asio::co_spawn(d.system.executor(), d.control.stage_media(session_id, what, std::move(reason)),
+                 [session_id](std::exception_ptr e) {
+                   if (e) runtime::logger("stage")->error("session {}: a media transition failed", session_id);
+                 });
+}
+
+void StageService::Impl::media_arrived(const std::string& session_id) {
+  report(session_id, control::StageMedia::arrived, "");
+}
+
+void StageService::Impl::media_lost(const std::string& session_id, const std::string& reason) {
+  report(session_id, control::StageMedia::lost, reason);
+}
+
+void StageService::Impl::publisher_timed_out(const std::string& session_id) {
+  report(session_id, control::StageMedia::publisher_timeout, "");
+}
+
+void StageService::Impl::finished(const std::string& session_id) {
+  auto timer = std::make_shared<asio::steady_timer>(d.system.executor(), kLinger);
+  timer->async_wait([self = shared_from_this(), timer, session_id](boost::system::error_code) {
+    std::lock_guard lock(self->mu);
+    self->stages.erase(session_id);
+  });
+}
+
+void StageService::Impl::register_metrics() {
+  auto& m = d.metrics;
+  frame_to_part = &m.histogram("omnicast_stage_frame_to_part_seconds",
+                               "Seconds from a video frame's arrival at the ingest to the part holding it being requestable.",
+                               {0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2});
+  part_age = &m.histogram("omnicast_stage_part_age_seconds",
+                          "Age of a part or segment when it was requested: seconds since its last frame's capture time (program date-time + duration).",
+                          {0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32});
+  block_wait = &m.histogram("omnicast_stage_block_wait_seconds",
+                            "Seconds a blocking playlist reload or a preload-hinted part request waited.",
+                            {0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 4, 8});
+  requests = &m.counter_family("omnicast_stage_requests_total", "LL-HLS requests served, by kind.", {"kind"});
+  blocked = &m.counter_family("omnicast_stage_blocked_requests_total",
+                              "LL-HLS requests that waited for media (blocking reload, preload hint), by kind.", {"kind"});
+  auto self = weak_from_this();
+  auto each_stage = [self](auto fn) {
+    runtime::metrics::Registry::Samples out;
+    if (auto s = self.lock()) {
+      std::lock_guard lock(s->mu);
+      for (const auto& [id, stage] : s->stages) fn(id, *stage, out);
+    }
+    return out;
+  };
+  m.callback_family("omnicast_stage_ingest_bitrate_bps", "Ingest bitrate of each stage with a publisher (bits/s over the last second).",
+                    {"session"}, [each_stage] {
+                      return each_stage([](const std::string& id, const Stage& st, auto& out) {
+                        if (st.stats().has_publisher) out.push_back({{id}, st.stats().ingest_bps.load()});
+                      });
+                    });
+  m.callback_family("omnicast_stage_ingest_fps", "Ingest video frame rate of each stage with a publisher (frames/s over the last second).",
+                    {"session"}, [each_stage] {
+                      return each_stage([](const std::string& id, const Stage& st, auto& out) {
+                        if (st.stats().has_publisher) out.push_back({{id}, st.stats().ingest_fps.load()});
+                      });
+                    });
+  m.callback("omnicast_stage_live_sessions", "Stages with a publisher connected right now.", runtime::metrics::Type::gauge,
+             [self] {
+               double n = 0;
+               if (auto s = self.lock()) {
+                 std::lock_guard lock(s->mu);
+                 for (const auto& [id, stage] : s->stages) n += stage->stats().has_publisher ? 1 : 0;
+               }
+               return n;
+             });
+  m.callback("omnicast_stage_packager_queue_frames",
+             "Video frames the packagers hold that are not yet in a requestable part (all stages).",
+             runtime::metrics::Type::gauge, [self] {
+               double n = 0;
+               if (auto s = self.lock()) {
+                 std::lock_guard lock(s->mu);
+                 for (const auto& [id, stage] : s->stages) n += static_cast<double>(stage->stats().queued_frames.load());
+               }
+               return n;
+             });
+  auto rtmp_stat = [self](auto member) {
+    return [self, member] {
+      auto s = self.lock();
+      return s && s->rtmp ? static_cast<double>((s->rtmp->stats().*member).load()) : 0.0;
+    };
+  };
+  using Stats = ingest::RtmpServer::Stats;
+  m.callback("omnicast_stage_rtmp_connections", "RTMP connections open (handshaking or publishing).",
+             runtime::metrics::Type::gauge, rtmp_stat(&Stats::connections_open));
+  m.callback("omnicast_stage_rtmp_connections_total", "RTMP connections accepted.", runtime::metrics::Type::counter,
+             rtmp_stat(&Stats::connections_accepted));
+  m.callback("omnicast_stage_rtmp_publish_refused_total", "RTMP publishes refused (bad or ended stream key, wrong mode).",
+             runtime::metrics::Type::counter, rtmp_stat(&Stats::publish_refused));
+  m.callback("omnicast_stage_rtmp_protocol_errors_total", "RTMP connections closed for a protocol error or an unsupported codec.",
+             runtime::metrics::Type::counter, rtmp_stat(&Stats::protocol_errors));
+  m.callback("omnicast_stage_ingest_bytes_total", "Bytes received from RTMP publishers.", runtime::metrics::Type::counter,
+             rtmp_stat(&Stats::bytes_in));
+}
+
+// ---- the public face ------------------------------------------------------------------------------
+
+StageService::StageService(StageServiceDeps deps, const runtime::StageConfig& config)
+    : impl_(std::make_shared<Impl>(deps, config)) {
+  impl_->register_metrics();
+}
+
+StageService::~StageService() { stop(); }
+
+void StageService::start(const std::vector<InterruptedStage>& interrupted) {
+  auto impl = impl_;
+  impl->rtmp = std::make_unique<ingest::RtmpServer>(impl->d.system.io(), rtmp_config(impl->config), *impl);
+  impl->rtmp->start();
+  std::weak_ptr<Impl> weak = impl;
+  control::StageHooks hooks;
+  hooks.rtmp_port = impl->rtmp->port();
+  hooks.publishing = [weak](const std::string& session_id) {
+    if (auto s = weak.lock())
+      if (auto stage = s->find(session_id)) asio::post(stage->worker(), [stage] { stage->announce_if_flowing(); });
+  };
+  hooks.ended = [weak](const std::string& session_id) {
+    if (auto s = weak.lock())
+      if (auto stage = s->find(session_id)) asio::post(stage->worker(), [stage] { stage->end("ended"); });
+  };
+  impl->d.control.set_stage_hooks(std::move(hooks));
+  // Nothing is appended at start (a restart rebuilds exactly the state it stopped with): the
+  // session stays live while its publisher has the grace period to come back; if it does not,
+  // the session ends (publisher_timeout) like any abandoned stage.
+  for (const auto& i : interrupted) {
+    auto stage = impl->find_or_create(i.session_id, i.tenant, i.audience);
+    asio::post(stage->worker(), [stage] { stage->await_publisher(); });
+  }
+  runtime::logger("stage")->info("RTMP ingest listening on {}:{}", impl->config.rtmp_address, impl->rtmp->port());
+}
+
+void StageService::stop() {
+  impl_->stopping = true;
+  if (impl_->rtmp) impl_->rtmp->stop();
+}
+
+std::uint16_t StageService::rtmp_port() const { return impl_->rtmp ? impl_->rtmp->port() : 0; }
+
+}  // namespace omnicast::stage

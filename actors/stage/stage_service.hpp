@@ -1,0 +1,69 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/domain/types.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/config.hpp"
+
+namespace omnicast::runtime {
+class Clock;
+class System;
+namespace metrics {
+class Registry;
+}
+}  // namespace omnicast::runtime
+namespace omnicast::control {
+class ControlPlane;
+}
+namespace omnicast::gateway {
+class Router;
+}
+
+// The Stage (docs/stage.md): a stage session's publisher pushes RTMP to the node's one ingest
+// port; its frames are packaged into CMAF parts on the session's media worker and served as
+// LL-HLS from a bounded window in memory. The StageService owns the RTMP listener, one Stage per
+// session with media, and the playback routes.
+namespace omnicast::stage {
+
+struct StageServiceDeps {
+  runtime::System& system;
+  control::ControlPlane& control;
+  runtime::metrics::Registry& metrics;
+  const runtime::Clock& clock;
+};
+
+// A stage session that was publishing or live when the node stopped: a publisher gets the grace
+// period to connect to the restarted node, or the session ends (publisher_timeout).
+struct InterruptedStage {
+  std::string session_id, tenant;
+  domain::Audience audience = domain::Audience::public_;
+};
+
+class StageService {
+ public:
+  StageService(StageServiceDeps deps, const runtime::StageConfig& config);
+  StageService(const StageService&) = delete;
+  StageService& operator=(const StageService&) = delete;
+  ~StageService();
+
+  // Binds the RTMP port (throws std::runtime_error naming it) and registers the control plane's
+  // hooks. Sessions that were live when the node stopped get their publisher's grace period.
+  void start(const std::vector<InterruptedStage>& interrupted);
+  // Closes every publisher (their sessions see the publisher drop) and the listener.
+  void stop();
+  std::uint16_t rtmp_port() const;
+
+  // GET/HEAD /v1/stage/{session_id}/{file}: the LL-HLS playlists, init segments, segments and
+  // parts (docs/stage.md, "Playback").
+  void register_routes(gateway::Router& router);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace omnicast::stage

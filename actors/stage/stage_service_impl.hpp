@@ -1,0 +1,50 @@
+#pragma once
+// Internals of StageService shared by its translation units (stage_service.cpp: ingest and the
+// stages' lifecycle; playback.cpp: the LL-HLS routes).
+#include <map>
+#include <mutex>
+
+#include "actors/control/control_plane.hpp"
+#include "actors/stage/stage.hpp"
+#include "actors/stage/stage_service.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/system.hpp"
+
+namespace omnicast::stage {
+
+struct StageService::Impl final : std::enable_shared_from_this<Impl>,
+                                  ingest::PublishAuthorizer,
+                                  StageEvents {
+  Impl(StageServiceDeps deps, const runtime::StageConfig& config);
+
+  // ingest::PublishAuthorizer (the RTMP connection's thread)
+  void authorize(const ingest::PublishRequest& request,
+                 runtime::UniqueFunction<void(ingest::PublishDecision)> decide) override;
+  // StageEvents (a stage's worker thread)
+  void media_arrived(const std::string& session_id) override;
+  void media_lost(const std::string& session_id, const std::string& reason) override;
+  void publisher_timed_out(const std::string& session_id) override;
+  void finished(const std::string& session_id) override;
+
+  std::shared_ptr<Stage> find(const std::string& session_id) const;
+  std::shared_ptr<Stage> find_or_create(const std::string& session_id, const std::string& tenant,
+                                        domain::Audience audience);
+  void report(const std::string& session_id, control::StageMedia what, std::string reason);
+  void register_metrics();
+
+  StageServiceDeps d;
+  runtime::StageConfig config;
+  std::unique_ptr<ingest::RtmpServer> rtmp;
+  std::atomic<bool> stopping{false};  // the node is shutting down: publishers' drops are not recorded
+
+  mutable std::mutex mu;
+  std::map<std::string, std::shared_ptr<Stage>> stages;  // by session id
+
+  runtime::metrics::Histogram* frame_to_part = nullptr;
+  runtime::metrics::Histogram* part_age = nullptr;
+  runtime::metrics::Histogram* block_wait = nullptr;
+  runtime::metrics::Family<runtime::metrics::Counter>* requests = nullptr;
+  runtime::metrics::Family<runtime::metrics::Counter>* blocked = nullptr;
+};
+
+}  // namespace omnicast::stage
