@@ -126,6 +126,23 @@ describe('stage: RTMP ingest to LL-HLS', () => {
     expectStatus(await api.end(s), 200);
   });
 
+  test('a publisher that connects before go_live: packaged at once, live the moment go_live commits', async () => {
+    const api = acme.with({ user: uniqueId('u'), device: uniqueId('dev') });
+    const s = await prepared(api, 'stage');
+    const pub = publish(s.ingest.url, { seconds: 30 });
+    try {
+      await waitFor('parts before go_live', async () => (await mediaPlaylist(s.playback.url)).status === 200,
+        { timeoutMs: 10000, intervalMs: 100 });
+      assert.equal((await session(api, s)).state, 'prepared', 'media alone does not make a session live');
+      expectStatus(await api.goLive(s), 200);
+      await untilState(api, s, 'live', 5000);
+    } finally {
+      pub.kill();
+      await pub.exited;
+    }
+    expectStatus(await api.end(s), 200);
+  });
+
   test('blocking playlist reload, preload-hinted parts, far-future requests, delta updates', async () => {
     const { api, s, playback } = await stage();
     const pub = publish(s.ingest.url, { seconds: 40 });
