@@ -209,6 +209,7 @@ void Node::shutdown() {
   ledger_->close();
   system_->stop();
   system_->join();
+  stage_->release();
   const auto head = ledger_->head();
   log->info("stopped cleanly at head seq {} ({})", head.seq, ledger::to_hex(head.hash).substr(0, 16));
 }

@@ -58,12 +58,12 @@ Stage::Stage(Setup setup, asio::io_context& worker)
       stream_(std::make_shared<media::hls::LiveStream>()),
       window_(window_config(*setup_.config), *stream_),
       packager_(packager_config(*setup_.config), *this),
-      grace_(worker) {}
+      grace_(std::make_unique<asio::steady_timer>(worker)) {}
 
 std::shared_ptr<ingest::Publisher> Stage::attach(std::string remote) {
   auto log = runtime::logger("stage");
-  if (ended_) return nullptr;
-  grace_.cancel();
+  if (ended_ || !grace_) return nullptr;
+  grace_->cancel();
   if (auto old = current_.lock()) {
     log->info("session {}: publisher {} replaces the current one", setup_.session_id, remote);
     old->close("replaced");
@@ -164,8 +164,9 @@ void Stage::await_publisher() {
 }
 
 void Stage::start_grace() {
-  grace_.expires_after(setup_.config->reconnect_grace);
-  grace_.async_wait([self = shared_from_this(), generation = generation_](boost::system::error_code ec) {
+  if (!grace_) return;
+  grace_->expires_after(setup_.config->reconnect_grace);
+  grace_->async_wait([self = shared_from_this(), generation = generation_](boost::system::error_code ec) {
     if (ec || self->ended_ || self->generation_ != generation || self->current_.lock()) return;
     self->setup_.events->publisher_timed_out(self->setup_.session_id);
   });
@@ -174,13 +175,18 @@ void Stage::start_grace() {
 void Stage::end(const std::string& reason) {
   if (ended_) return;
   ended_ = true;
-  grace_.cancel();
+  if (grace_) grace_->cancel();
   if (auto link = current_.lock()) link->close("session_" + reason);
   current_.reset();
   stats_.has_publisher.store(false, std::memory_order_relaxed);
   if (had_media_) packager_.end_of_stream();
   window_.end_stream();
   setup_.events->finished(setup_.session_id);
+}
+
+void Stage::release() {
+  grace_.reset();
+  stream_->drop_waiters();
 }
 
 }  // namespace omnicast::stage

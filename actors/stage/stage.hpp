@@ -65,6 +65,10 @@ class Stage : public std::enable_shared_from_this<Stage>, private media::cmaf::P
   void await_publisher();
   // go_live committed after media had started flowing (the publisher came first): say so again.
   void announce_if_flowing();
+  // The node is shutting down and no thread runs any more: let go of what belongs to executors
+  // (the grace timer, blocked requests' waiters), so that whichever io_context is destroyed
+  // first, nothing of the other's is destroyed after it.
+  void release();
 
   struct Stats {
     std::atomic<double> ingest_bps{0}, ingest_fps{0};
@@ -96,7 +100,7 @@ class Stage : public std::enable_shared_from_this<Stage>, private media::cmaf::P
   std::shared_ptr<media::hls::LiveStream> stream_;  // before window_, which publishes to it
   media::hls::LiveWindow window_;
   media::cmaf::Packager packager_;
-  asio::steady_timer grace_;
+  std::unique_ptr<asio::steady_timer> grace_;  // null once released
 
   std::uint64_t generation_ = 0;        // of the current publisher; 0: none yet
   std::weak_ptr<PublisherLink> current_;

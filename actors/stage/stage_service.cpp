@@ -50,13 +50,18 @@ std::shared_ptr<Stage> StageService::Impl::find_or_create(const std::string& ses
 
 void StageService::Impl::authorize(const ingest::PublishRequest& request,
                                    runtime::UniqueFunction<void(ingest::PublishDecision)> decide) {
-  auto self = shared_from_this();
   auto check = d.control.authorize_ingest(stream_key_of(request.stream_name), request.remote);
   asio::co_spawn(
       d.system.executor(), std::move(check),
-      [self, decide = std::move(decide), remote = request.remote](std::exception_ptr e,
-                                                                   control::IngestGrant grant) mutable {
+      [weak = weak_from_this(), decide = std::move(decide), remote = request.remote](std::exception_ptr e,
+                                                                                  control::IngestGrant grant) mutable {
         ingest::PublishDecision refused;
+        auto self = weak.lock();
+        if (!self) {
+          refused.refuse_code = "NetStream.Publish.Denied";
+          refused.refuse_message = "the node is shutting down";
+          return decide(std::move(refused));
+        }
         if (e) {
           refused.refuse_code = "NetStream.Publish.Denied";
           refused.refuse_message = "internal: the stream key could not be checked";
@@ -107,9 +112,15 @@ void StageService::Impl::publisher_timed_out(const std::string& session_id) {
 
 void StageService::Impl::finished(const std::string& session_id) {
   auto timer = std::make_shared<asio::steady_timer>(d.system.executor(), kLinger);
-  timer->async_wait([self = shared_from_this(), timer, session_id](boost::system::error_code) {
+  timer->async_wait([weak = weak_from_this(), timer, session_id](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    std::shared_ptr<Stage> gone;  // released outside the lock
     std::lock_guard lock(self->mu);
-    self->stages.erase(session_id);
+    if (auto it = self->stages.find(session_id); it != self->stages.end()) {
+      gone = std::move(it->second);
+      self->stages.erase(it);
+    }
   });
 }
 
@@ -224,6 +235,15 @@ void StageService::start(const std::vector<InterruptedStage>& interrupted) {
 void StageService::stop() {
   impl_->stopping = true;
   if (impl_->rtmp) impl_->rtmp->stop();
+}
+
+void StageService::release() {
+  std::map<std::string, std::shared_ptr<Stage>> stages;
+  {
+    std::lock_guard lock(impl_->mu);
+    stages.swap(impl_->stages);
+  }
+  for (auto& [id, stage] : stages) stage->release();
 }
 
 std::uint16_t StageService::rtmp_port() const { return impl_->rtmp ? impl_->rtmp->port() : 0; }

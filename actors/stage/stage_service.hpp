@@ -55,6 +55,9 @@ class StageService {
   // Closes every publisher (their sessions see the publisher drop) and the listener.
   void stop();
   std::uint16_t rtmp_port() const;
+  // After the node's threads have stopped and before its io_contexts go: drops every stage and
+  // what they hold of the executors.
+  void release();
 
   // GET/HEAD /v1/stage/{session_id}/{file}: the LL-HLS playlists, init segments, segments and
   // parts (docs/stage.md, "Playback").

@@ -103,6 +103,17 @@ void LiveStream::publish(std::shared_ptr<const Snapshot> snapshot) {
   for (auto& fire : due) fire_guarded(fire, snapshot);
 }
 
+void LiveStream::drop_waiters() {
+  SegmentWaiters segments;
+  PartWaiters parts;
+  {
+    std::lock_guard lock(mutex_);
+    segments.swap(segment_waiters_);
+    parts.swap(part_waiters_);
+    by_id_.clear();
+  }
+}
+
 std::size_t LiveStream::waiting() const {
   std::lock_guard lock(mutex_);
   return by_id_.size();

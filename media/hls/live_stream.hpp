@@ -51,6 +51,10 @@ class LiveStream {
 
   std::size_t waiting() const;
 
+  // Any thread. Destroys every pending waiter without firing it (outside the lock): for an
+  // owner shutting down, whose waiters hold timers of executors about to go away.
+  void drop_waiters();
+
  private:
   struct Waiter {
     std::uint64_t id;
