@@ -128,7 +128,7 @@ void StageService::Impl::register_metrics() {
   auto& m = d.metrics;
   frame_to_part = &m.histogram("omnicast_stage_frame_to_part_seconds",
                                "Seconds from a video frame's arrival at the ingest to the part holding it being requestable.",
-                               {0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2});
+                               {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.75, 1, 2});
   part_age = &m.histogram("omnicast_stage_part_age_seconds",
                           "Age of a part or segment when it was requested: seconds since its last frame's capture time (program date-time + duration).",
                           {0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32});
