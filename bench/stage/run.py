@@ -525,6 +525,23 @@ def wait_for(what, pred, timeout, interval=0.2):
     raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
 
 
+def listening_ports():
+    """Loopback TCP ports in LISTEN state, from /proc/net/tcp (connecting to an ffmpeg listener to
+    find out would take its one connection)."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A":
+                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+        except OSError:
+            pass
+    return ports
+
+
 def baseline_segments(out_dir):
     try:
         with open(os.path.join(out_dir, "index.m3u8")) as f:
@@ -746,10 +763,11 @@ def cost_ffmpeg(args, n, src, root, mode):
                 muxers.append(Ffmpeg(f"hls-{i}", ["-re", "-stream_loop", "-1", "-i", src, "-c", "copy"] + hls_args(out),
                                      workdir))
         if mode == "rtmp":
-            time.sleep(1.0)  # the listeners bind
+            ports = {urllib.parse.urlsplit(url).port for url, _ in pubs}
+            wait_for(f"{n} ffmpeg RTMP listeners", lambda: ports <= listening_ports(), 60)
             pubs = [publisher(f"pub-{i}", src, url, workdir) for url, i in pubs]
         outs = [os.path.join(out_root, str(i)) for i in range(n)]
-        wait_for(f"{n} ffmpeg HLS outputs", lambda: all(baseline_segments(o) >= 1 for o in outs), 30)
+        wait_for(f"{n} ffmpeg HLS outputs", lambda: all(baseline_segments(o) >= 1 for o in outs), 60)
 
         def check():
             pos = []
@@ -808,7 +826,13 @@ def phase_cost(args, node, root, results):
             f"machine busy {r['cpu']['system_busy_cores']:.2f} cores; VmHWM {r['node_vm_hwm_mib']:.1f} MiB")
         time.sleep(2)
         for mode in args.baselines:
-            b = cost_ffmpeg(args, n, src, root, mode)
+            try:
+                b = cost_ffmpeg(args, n, src, root, mode)
+            except RuntimeError as e:
+                # Recorded, and the run exits non-zero; the other measurements go on.
+                log(f"  ffmpeg {mode}, {n} streams: FAILED: {e}")
+                results.setdefault("errors", []).append(f"ffmpeg {mode} x {n}: {e}")
+                continue
             results["cost"][f"ffmpeg_{mode}"].append(b)
             log(f"  ffmpeg {mode}: {b['ffmpeg_cores']:.3f} cores for {n} streams "
                 f"({b['ffmpeg_cpu_per_stream_ms_per_s']:.1f} ms/s per stream); advanced {b['advanced']}/{n}, "
@@ -975,6 +999,7 @@ def main():
     for tool in ("ffmpeg", "node"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is not on PATH")
+    args.omnicast = os.path.abspath(args.omnicast)  # the node runs in its own working directory
     if not os.access(args.omnicast, os.X_OK):
         sys.exit(f"no node binary at {args.omnicast}")
 
@@ -1018,6 +1043,8 @@ def main():
             shutil.rmtree(root, ignore_errors=True)
         else:
             log(f"kept {root}")
+    if results.get("errors"):
+        rc = 1
     evaluate_targets(results)
     print_report(results, args)
     if args.out:
