@@ -25,9 +25,9 @@
 #include "actors/domain/upload.hpp"
 #include "ledger/ledger.hpp"
 #include "runtime/clock.hpp"
+#include "tests/support/subprocess.hpp"
 #include "tests/support/temp_dir.hpp"
 
-extern char** environ;
 
 namespace omnicast::test {
 
@@ -39,58 +39,17 @@ namespace md = domain::upload;
 inline constexpr std::int64_t kT0 = 1'795'255'200'000'000;
 inline constexpr std::int64_t kSecond = 1'000'000;
 
-struct RunResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-  std::vector<std::string> out_lines() const {
-    std::vector<std::string> lines;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-  }
-};
-
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 inline void write_file(const std::filesystem::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << bytes;
 }
 
-// Runs omnicast-replay with `args`, stdin from /dev/null, stdout and stderr captured through
-// files (no pipe can fill up and stall the child). Not a TTY, so no progress unless asked.
+// Runs omnicast-replay with `args` (stdin /dev/null, output captured; not a TTY, so no progress
+// unless asked).
 inline RunResult run_replay(const std::vector<std::string>& args) {
-  TempDir io;
-  const std::string out_path = (io / "stdout").string(), err_path = (io / "stderr").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<std::string> argv_storage{OMNICAST_REPLAY_BIN};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult r;
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
-    return r;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out_path);
-  r.err = read_file(err_path);
-  return r;
+  std::vector<std::string> argv{OMNICAST_REPLAY_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv);
 }
 
 // Printed by gtest when an assertion on a run fails.

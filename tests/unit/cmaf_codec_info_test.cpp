@@ -33,7 +33,7 @@ RealAvc encode_h264(const std::string& size, const std::vector<std::string>& opt
                                    "testsrc2=size=" + size + ":rate=25", "-frames:v", "2", "-c:v", "libx264"};
   args.insert(args.end(), options.begin(), options.end());
   args.push_back(out.string());
-  const auto r = run(args);
+  const auto r = run_program(args);
   EXPECT_EQ(r.code, 0) << r.err;
   AVFormatContext* ctx = nullptr;
   RealAvc real;
@@ -50,7 +50,7 @@ RealAvc encode_h264(const std::string& size, const std::vector<std::string>& opt
 Bytes encode_aac(int sample_rate, int channels) {
   static TempDir dir;
   const fs::path out = dir / ("a" + std::to_string(sample_rate) + "-" + std::to_string(channels) + ".m4a");
-  const auto r = run({program_on_path("ffmpeg"), "-v", "error", "-y", "-f", "lavfi", "-i",
+  const auto r = run_program({program_on_path("ffmpeg"), "-v", "error", "-y", "-f", "lavfi", "-i",
                       "sine=sample_rate=" + std::to_string(sample_rate), "-ac", std::to_string(channels), "-t", "0.2",
                       "-c:a", "aac", out.string()});
   EXPECT_EQ(r.code, 0) << r.err;

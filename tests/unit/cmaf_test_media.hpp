@@ -29,9 +29,9 @@ extern "C" {
 
 #include "media/cmaf/packager.hpp"
 #include "media/frame.hpp"
+#include "tests/support/subprocess.hpp"
 #include "tests/support/temp_dir.hpp"
 
-extern char** environ;
 
 namespace omnicast::test::cmaf {
 
@@ -51,46 +51,8 @@ inline std::string program_on_path(const std::string& name) {
   return {};
 }
 
-struct RunResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-inline std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Runs a program with stdin from /dev/null and stdout/stderr captured through files.
-inline RunResult run(const std::vector<std::string>& args) {
-  TempDir io;
-  const std::string out_path = (io / "stdout").string(), err_path = (io / "stderr").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<std::string> storage = args;
-  std::vector<char*> argv;
-  for (auto& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult r;
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << args[0] << ": " << std::strerror(rc);
-    return r;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_text(out_path);
-  r.err = read_text(err_path);
-  return r;
-}
+using test::RunResult;
+using test::run_program;
 
 // An FLV with H.264 (libx264) and AAC from ffmpeg's test sources, as an RTMP publisher sends
 // them. `gop` in frames; scene-cut keyframes off, so keyframes come exactly every `gop` frames.
@@ -125,7 +87,7 @@ inline fs::path make_flv(const fs::path& dir, const std::string& name, const Flv
   args.insert(args.end(), spec.extra_video.begin(), spec.extra_video.end());
   if (spec.audio) args.insert(args.end(), {"-c:a", "aac", "-b:a", "128k", "-ac", std::to_string(spec.channels)});
   args.insert(args.end(), {"-t", std::to_string(spec.seconds), "-f", "flv", out.string()});
-  const auto r = run(args);
+  const auto r = run_program(args);
   EXPECT_EQ(r.code, 0) << r.err;
   return out;
 }
@@ -258,7 +220,7 @@ struct ProbedPacket {
 
 // Every packet of `file` as ffprobe sees it; a complaint from ffprobe fails the test.
 inline std::vector<ProbedPacket> probe_packets(const fs::path& file) {
-  const auto r = run({program_on_path("ffprobe"), "-v", "error", "-show_entries",
+  const auto r = run_program({program_on_path("ffprobe"), "-v", "error", "-show_entries",
                       "packet=pts_time,dts_time,stream_index,flags", "-of", "json", file.string()});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "") << "ffprobe complained about " << file;
@@ -277,7 +239,7 @@ inline std::vector<ProbedPacket> probe_packets(const fs::path& file) {
 
 // Decodes every frame of `file` with ffmpeg; returns what ffmpeg said (nothing, if all is well).
 inline std::string decode_errors(const fs::path& file) {
-  const auto r = run({program_on_path("ffmpeg"), "-v", "error", "-i", file.string(), "-f", "null", "-"});
+  const auto r = run_program({program_on_path("ffmpeg"), "-v", "error", "-i", file.string(), "-f", "null", "-"});
   return r.code == 0 ? r.err : "exit " + std::to_string(r.code) + ": " + r.err;
 }
 
