@@ -88,27 +88,40 @@ struct Waiting : std::enable_shared_from_this<Waiting> {
   std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
 };
 
-template <class Then, class TimedOut>
-void wait_for(asio::any_io_executor executor, std::shared_ptr<hls::LiveStream> stream, hls::Want want,
-              std::chrono::milliseconds timeout, runtime::metrics::Histogram* waited, Then then, TimedOut timed_out) {
-  auto w = std::make_shared<Waiting>(executor, stream);
-  auto shared_then = std::make_shared<Then>(std::move(then));
+// Answers with `answer(snapshot)` once the stream reaches `want`, or 503 stage_stalled after
+// `timeout`, whichever comes first — exactly once. Counts the request as blocked and its wait.
+using Answer = std::function<gateway::HttpResponse(const Snap&)>;
+void answer_when(StageService::Impl& impl, const std::shared_ptr<hls::LiveStream>& stream, hls::Want want,
+                 std::chrono::milliseconds timeout, RequestKind kind, Answer answer, gateway::Respond respond,
+                 std::string corr) {
+  impl.counted(kind).blocked->inc();
+  auto w = std::make_shared<Waiting>(impl.d.system.executor(), stream);
+  auto reply = std::make_shared<gateway::Respond>(std::move(respond));
+  auto waited = impl.block_wait;
+  auto observe = [waited, w] {
+    waited->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - w->since).count());
+  };
   // Fires on the publishing thread (the media worker): hand the rendering to the control pool.
-  w->id = stream->wait(want, [w, shared_then, waited](Snap snap) {
-    asio::post(w->executor, [w, shared_then, waited, snap = std::move(snap)] {
+  w->id = stream->wait(want, [w, reply, observe, answer = std::move(answer)](Snap snap) mutable {
+    asio::post(w->executor, [w, reply, observe, answer = std::move(answer), snap = std::move(snap)] {
       if (w->done.exchange(true)) return;
       w->timer.cancel();
-      if (waited) waited->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - w->since).count());
-      (*shared_then)(snap);
+      observe();
+      (*reply)(answer(snap));
     });
   });
   if (w->done) return;
   w->timer.expires_after(timeout);
-  w->timer.async_wait([w, timed_out = std::move(timed_out), waited](boost::system::error_code ec) mutable {
+  w->timer.async_wait([w, reply, observe, corr = std::move(corr)](boost::system::error_code ec) {
     if (ec || !w->stream->cancel(w->id) || w->done.exchange(true)) return;
-    if (waited) waited->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - w->since).count());
-    timed_out();
+    observe();
+    (*reply)(error(503, "stage_stalled", "the media asked for was not published in time", corr));
   });
+}
+
+// At most three target durations (RFC 8216bis §6.2.5.2), never under a second.
+std::chrono::milliseconds blocking_timeout(const hls::Snapshot& snap) {
+  return std::chrono::milliseconds(std::max<std::int64_t>(hls::blocking_timeout_ms(snap), 1000));
 }
 
 }  // namespace
@@ -134,10 +147,9 @@ void StageService::register_routes(gateway::Router& router) {
       uri_query = "?exp=" + runtime::percent_encode(q.at("exp")) + "&sig=" + runtime::percent_encode(q.at("sig"));
     }
     const auto stream = stage->stream();
-    const auto executor = impl->d.system.executor();
 
     if (file == "index.m3u8") {
-      impl->requests->with({"multivariant"}).inc();
+      impl->counted(RequestKind::multivariant).served->inc();
       auto render = [stage, uri_query, corr](const Snap& snap) {
         auto text = hls::render_multivariant_playlist(*snap, kMediaPlaylist, uri_query);
         if (!text) return error(404, "not_found", "the stage ended before any media arrived", corr);
@@ -145,15 +157,12 @@ void StageService::register_routes(gateway::Router& router) {
       };
       const auto now = stream->current();
       if (hls::ready_for_multivariant(*now) || now->ended) return respond(render(now));
-      impl->blocked->with({"multivariant"}).inc();
-      auto shared = std::make_shared<gateway::Respond>(std::move(respond));
-      return wait_for(executor, stream, hls::Want::first_part(), kMultivariantWait, impl->block_wait,
-                      [shared, render](const Snap& snap) { (*shared)(render(snap)); },
-                      [shared, corr] { (*shared)(error(503, "stage_stalled", "no media has arrived yet", corr)); });
+      return answer_when(*impl, stream, hls::Want::first_part(), kMultivariantWait, RequestKind::multivariant,
+                         render, std::move(respond), corr);
     }
 
     if (file == kMediaPlaylist) {
-      impl->requests->with({"playlist"}).inc();
+      impl->counted(RequestKind::playlist).served->inc();
       const auto parsed = hls::parse_playlist_query(req.query);
       if (!parsed.ok()) return respond(error(400, "invalid_argument", parsed.error, corr));
       const auto query = parsed.query;
@@ -169,22 +178,16 @@ void StageService::register_routes(gateway::Router& router) {
       if (decision.verdict == hls::ReloadVerdict::bad_request)
         return respond(error(400, "invalid_argument", decision.reason, corr));
       if (decision.verdict == hls::ReloadVerdict::ready) return respond(render(now));
-      impl->blocked->with({"playlist"}).inc();
-      auto shared = std::make_shared<gateway::Respond>(std::move(respond));
-      const auto timeout = std::chrono::milliseconds(std::max<std::int64_t>(hls::blocking_timeout_ms(*now), 1000));
-      return wait_for(executor, stream, decision.want, timeout, impl->block_wait,
-                      [shared, render](const Snap& snap) { (*shared)(render(snap)); },
-                      [shared, corr] {
-                        (*shared)(error(503, "stage_stalled", "the requested part was not published in time", corr));
-                      });
+      return answer_when(*impl, stream, decision.want, blocking_timeout(*now), RequestKind::playlist, render,
+                         std::move(respond), corr);
     }
 
     const auto name = hls::parse_resource_name(file);
     if (!name) return respond(error(404, "not_found", "no such resource: " + file, corr));
-    const char* kind = name->kind == hls::ResourceName::Kind::init      ? "init"
-                       : name->kind == hls::ResourceName::Kind::segment ? "segment"
-                                                                        : "part";
-    impl->requests->with({kind}).inc();
+    const auto kind = name->kind == hls::ResourceName::Kind::init      ? RequestKind::init
+                      : name->kind == hls::ResourceName::Kind::segment ? RequestKind::segment
+                                                                       : RequestKind::part;
+    impl->counted(kind).served->inc();
     auto answer = [impl, stage, name = *name, corr, file](const Snap& snap) {
       auto found = hls::lookup_resource(*snap, name);
       if (found.verdict == hls::ResourceVerdict::gone)
@@ -209,12 +212,7 @@ void StageService::register_routes(gateway::Router& router) {
     const auto now = stream->current();
     const auto first = hls::lookup_resource(*now, *name);
     if (first.verdict != hls::ResourceVerdict::wait) return respond(answer(now));
-    impl->blocked->with({kind}).inc();
-    auto shared = std::make_shared<gateway::Respond>(std::move(respond));
-    const auto timeout = std::chrono::milliseconds(std::max<std::int64_t>(hls::blocking_timeout_ms(*now), 1000));
-    wait_for(executor, stream, first.want, timeout, impl->block_wait,
-             [shared, answer](const Snap& snap) { (*shared)(answer(snap)); },
-             [shared, corr] { (*shared)(error(503, "stage_stalled", "the requested part was not published in time", corr)); });
+    answer_when(*impl, stream, first.want, blocking_timeout(*now), kind, answer, std::move(respond), corr);
   });
 }
 

@@ -135,49 +135,48 @@ void StageService::Impl::register_metrics() {
   block_wait = &m.histogram("omnicast_stage_block_wait_seconds",
                             "Seconds a blocking playlist reload or a preload-hinted part request waited.",
                             {0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 4, 8});
-  requests = &m.counter_family("omnicast_stage_requests_total", "LL-HLS requests served, by kind.", {"kind"});
-  blocked = &m.counter_family("omnicast_stage_blocked_requests_total",
-                              "LL-HLS requests that waited for media (blocking reload, preload hint), by kind.", {"kind"});
+  auto& served = m.counter_family("omnicast_stage_requests_total", "LL-HLS requests served, by kind.", {"kind"});
+  auto& blocked = m.counter_family("omnicast_stage_blocked_requests_total",
+                                   "LL-HLS requests that waited for media (blocking reload, preload hint), by kind.",
+                                   {"kind"});
+  for (std::size_t k = 0; k < kRequestKinds; ++k)
+    counters[k] = {&served.with({kRequestKindNames[k]}), &blocked.with({kRequestKindNames[k]})};
   auto self = weak_from_this();
-  auto each_stage = [self](auto fn) {
-    runtime::metrics::Registry::Samples out;
+  // Every stage's stats, under the registry lock once per scrape.
+  auto for_each_stage = [self](auto fn) {
     if (auto s = self.lock()) {
       std::lock_guard lock(s->mu);
-      for (const auto& [id, stage] : s->stages) fn(id, *stage, out);
+      for (const auto& [id, stage] : s->stages) fn(id, stage->stats());
     }
-    return out;
   };
-  m.callback_family("omnicast_stage_ingest_bitrate_bps", "Ingest bitrate of each stage with a publisher (bits/s over the last second).",
-                    {"session"}, [each_stage] {
-                      return each_stage([](const std::string& id, const Stage& st, auto& out) {
-                        if (st.stats().has_publisher) out.push_back({{id}, st.stats().ingest_bps.load()});
-                      });
-                    });
-  m.callback_family("omnicast_stage_ingest_fps", "Ingest video frame rate of each stage with a publisher (frames/s over the last second).",
-                    {"session"}, [each_stage] {
-                      return each_stage([](const std::string& id, const Stage& st, auto& out) {
-                        if (st.stats().has_publisher) out.push_back({{id}, st.stats().ingest_fps.load()});
-                      });
-                    });
+  auto per_publishing_stage = [for_each_stage](auto Stage::Stats::*member) {
+    return [for_each_stage, member] {
+      runtime::metrics::Registry::Samples out;
+      for_each_stage([&](const std::string& id, const Stage::Stats& st) {
+        if (st.has_publisher) out.push_back({{id}, static_cast<double>((st.*member).load())});
+      });
+      return out;
+    };
+  };
+  auto over_stages = [for_each_stage](auto value_of) {
+    return [for_each_stage, value_of] {
+      double n = 0;
+      for_each_stage([&](const std::string&, const Stage::Stats& st) { n += value_of(st); });
+      return n;
+    };
+  };
+  m.callback_family("omnicast_stage_ingest_bitrate_bps",
+                    "Ingest bitrate of each stage with a publisher (bits/s over the last two seconds).", {"session"},
+                    per_publishing_stage(&Stage::Stats::ingest_bps));
+  m.callback_family("omnicast_stage_ingest_fps",
+                    "Ingest video frame rate of each stage with a publisher (frames/s over the last two seconds).",
+                    {"session"}, per_publishing_stage(&Stage::Stats::ingest_fps));
   m.callback("omnicast_stage_live_sessions", "Stages with a publisher connected right now.", runtime::metrics::Type::gauge,
-             [self] {
-               double n = 0;
-               if (auto s = self.lock()) {
-                 std::lock_guard lock(s->mu);
-                 for (const auto& [id, stage] : s->stages) n += stage->stats().has_publisher ? 1 : 0;
-               }
-               return n;
-             });
+             over_stages([](const Stage::Stats& st) { return st.has_publisher ? 1.0 : 0.0; }));
   m.callback("omnicast_stage_packager_queue_frames",
              "Video frames the packagers hold that are not yet in a requestable part (all stages).",
-             runtime::metrics::Type::gauge, [self] {
-               double n = 0;
-               if (auto s = self.lock()) {
-                 std::lock_guard lock(s->mu);
-                 for (const auto& [id, stage] : s->stages) n += static_cast<double>(stage->stats().queued_frames.load());
-               }
-               return n;
-             });
+             runtime::metrics::Type::gauge,
+             over_stages([](const Stage::Stats& st) { return static_cast<double>(st.queued_frames.load()); }));
   auto rtmp_stat = [self](auto member) {
     return [self, member] {
       auto s = self.lock();

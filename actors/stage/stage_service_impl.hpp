@@ -1,6 +1,7 @@
 #pragma once
 // Internals of StageService shared by its translation units (stage_service.cpp: ingest and the
 // stages' lifecycle; playback.cpp: the LL-HLS routes).
+#include <array>
 #include <map>
 #include <mutex>
 
@@ -11,6 +12,11 @@
 #include "runtime/system.hpp"
 
 namespace omnicast::stage {
+
+// What a playback request asked for (the `kind` label of the request metrics).
+enum class RequestKind : std::size_t { multivariant, playlist, init, segment, part };
+inline constexpr std::size_t kRequestKinds = 5;
+inline constexpr const char* kRequestKindNames[kRequestKinds] = {"multivariant", "playlist", "init", "segment", "part"};
 
 struct StageService::Impl final : std::enable_shared_from_this<Impl>,
                                   ingest::PublishAuthorizer,
@@ -43,8 +49,13 @@ struct StageService::Impl final : std::enable_shared_from_this<Impl>,
   runtime::metrics::Histogram* frame_to_part = nullptr;
   runtime::metrics::Histogram* part_age = nullptr;
   runtime::metrics::Histogram* block_wait = nullptr;
-  runtime::metrics::Family<runtime::metrics::Counter>* requests = nullptr;
-  runtime::metrics::Family<runtime::metrics::Counter>* blocked = nullptr;
+  // The request counters by kind, resolved once (no label lookup per request).
+  struct RequestCounters {
+    runtime::metrics::Counter* served = nullptr;
+    runtime::metrics::Counter* blocked = nullptr;
+  };
+  std::array<RequestCounters, kRequestKinds> counters{};
+  RequestCounters& counted(RequestKind k) { return counters[static_cast<std::size_t>(k)]; }
 };
 
 }  // namespace omnicast::stage
