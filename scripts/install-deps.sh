@@ -9,8 +9,8 @@ packages=(
   # libraries (DESIGN.md §1)
   libboost-dev libboost-program-options-dev libssl-dev liblmdb-dev libmsgpack-cxx-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev
-  # the Stage's packager (libavformat's fMP4 muxer; libavcodec for snapshots)
-  libavformat-dev libavcodec-dev libavutil-dev
+  # the Stage: packager and recorder (libavformat), snapshots (libavcodec decode + mjpeg, libswscale)
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   # tests and benchmarks: ffmpeg/ffprobe publish and read streams, Chromium plays them (hls.js)
   ffmpeg chromium
   libgtest-dev libgmock-dev libbenchmark-dev python3 curl
@@ -24,21 +24,25 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# npm packages of the e2e suite, pinned by tests/e2e/package-lock.json; reinstalled only when the
-# lock file changed since the last install.
+# npm packages, pinned by each directory's package-lock.json: the e2e suite's clients
+# (tests/e2e) and hls.js, which the node serves to the Stage page (web/). Each is reinstalled only
+# when its lock file changed since the last install.
 install_npm_packages() {
-  local dir=tests/e2e marker=tests/e2e/node_modules/.omnicast-installed-lock
   if ! command -v npm >/dev/null; then
     echo "install-deps: installing npm"
     $SUDO apt-get install -y -qq --no-install-recommends npm
   fi
-  if cmp -s "$dir/package-lock.json" "$marker"; then
-    echo "install-deps: npm packages of $dir present"
-    return
-  fi
-  echo "install-deps: npm ci in $dir"
-  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
-  cp "$dir/package-lock.json" "$marker"
+  local dir marker
+  for dir in tests/e2e web; do
+    marker=$dir/node_modules/.omnicast-installed-lock
+    if cmp -s "$dir/package-lock.json" "$marker"; then
+      echo "install-deps: npm packages of $dir present"
+      continue
+    fi
+    echo "install-deps: npm ci in $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    cp "$dir/package-lock.json" "$marker"
+  done
 }
 
 cd "$(dirname "$0")/.."

@@ -1,0 +1,6 @@
+# unit tests of media/thumbnail. They run the real ffmpeg and ffprobe binaries (from PATH) to make
+# the H.264 input (demuxed from FLV by tests/unit/cmaf_test_media.hpp, hence omnicast_cmaf) and to
+# check the JPEGs.
+omnicast_test(unit_media_thumbnail
+  SOURCES thumbnail_test.cpp thumbnail_hostile_test.cpp
+  DEPS omnicast_thumbnail omnicast_cmaf nlohmann_json::nlohmann_json LABELS unit)
