@@ -107,6 +107,9 @@ class Tracker {
                      if (recording_) stop_recording(r, "session_ending");
                      owner_present_ = false;
                    },
+                   [&](const ss::ReplayReady& p) {
+                     t.detail = "replay " + p.replay_media_id + " (" + std::to_string(p.duration_ms) + " ms recorded)";
+                   },
                    [&](const ss::Archived& p) {
                      if (!p.replay_media_id.empty()) t.detail = "replay " + p.replay_media_id;
                      if (recording_) stop_recording(r, "session_archived");

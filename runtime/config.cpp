@@ -19,7 +19,7 @@ namespace {
 // Durations and sizes are read as plain integers in the unit their name carries.
 struct Raw {
   std::string data_dir;
-  std::string http_address, http_public_url;
+  std::string http_address, http_public_url, http_web_root;
   std::string security_tenants_file, security_policy_file;
   std::uint64_t security_token_ttl_s;
   std::size_t quotas_live_sessions_per_tenant;
@@ -28,7 +28,7 @@ struct Raw {
   std::uint64_t media_max_object_bytes, media_tenant_quota_bytes, media_upload_ttl_s, media_link_ttl_s,
       media_gc_interval_s;
   std::string media_size_limits;
-  std::string stage_rtmp_address, stage_rtmp_public_url;
+  std::string stage_rtmp_address, stage_rtmp_public_url, stage_page_tenant;
   unsigned stage_rtmp_port;
   std::size_t stage_max_publishers, stage_window_segments;
   std::uint64_t stage_ingest_idle_timeout_ms, stage_reconnect_grace_s, stage_part_target_ms, stage_segment_target_ms,
@@ -70,6 +70,8 @@ po::options_description settings(Raw& r) {
        "Time an idle keep-alive connection stays open, in milliseconds.")
     ("http.max_connections", po::value(&r.http_max_connections)->default_value(d.http.max_connections),
        "Concurrent connections accepted; further ones are closed at once.")
+    ("http.web_root", po::value(&r.http_web_root)->default_value(""),
+       "Directory of the web pages the node serves (the Stage page, its scripts, hls.js under node_modules); empty: the web/ directory of the source tree the node was built from.")
     ("http.public_url", po::value(&r.http_public_url)->default_value(d.http.public_url),
        "Base URL clients reach this node at, for the URLs in responses (sfu_url, playback); empty: the request's Host.")
     ("ledger.map_size_mb", po::value(&r.ledger_map_size_mb)->default_value(d.ledger.map_size_mb),
@@ -138,6 +140,8 @@ po::options_description settings(Raw& r) {
        "Segments are cut at the first keyframe once they are this long, in milliseconds (500-10000).")
     ("stage.window_segments", po::value(&r.stage_window_segments)->default_value(d.stage.window_segments),
        "Complete segments each live stage keeps in memory and lists in its playlist (4-1000).")
+    ("stage.page_tenant", po::value(&r.stage_page_tenant)->default_value(d.stage.page_tenant),
+       "The tenant whose users the Stage page /@{user} and /v1/stage/@{user} name when the request has no ?tenant=.")
     ("stage.playback_ttl_s", po::value(&r.stage_playback_ttl_s)->default_value(static_cast<std::uint64_t>(d.stage.playback_ttl.count())),
        "How long the signed playback URL of a non-public stage serves, in seconds (60-604800).")
     ("log.format", po::value(&r.log_format)->default_value(d.log.format),
@@ -233,6 +237,11 @@ Config finish(const Raw& r) {
   c.media.upload_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_upload_ttl_s, 60, 604'800, "media.upload_ttl_s"));
   c.media.link_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.media_link_ttl_s, 10, 86'400, "media.link_ttl_s"));
   c.media.gc_interval = std::chrono::seconds(in_range<std::uint64_t>(r.media_gc_interval_s, 0, 86'400, "media.gc_interval_s"));
+  c.http.web_root = r.http_web_root;
+  c.stage.page_tenant = r.stage_page_tenant;
+  if (c.stage.page_tenant.empty() || c.stage.page_tenant.size() > 64 ||
+      c.stage.page_tenant.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+    throw ConfigError("stage.page_tenant: '" + c.stage.page_tenant + "' is not a tenant id ([a-z0-9_-]{1,64})");
   c.stage.rtmp_address = r.stage_rtmp_address;
   c.stage.rtmp_port = static_cast<std::uint16_t>(in_range(r.stage_rtmp_port, 0u, 65535u, "stage.rtmp_port"));
   c.stage.rtmp_public_url = r.stage_rtmp_public_url;

@@ -19,6 +19,7 @@ struct HttpConfig {
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 10'000;
   std::string public_url;  // e.g. https://media.example.com; empty: from each request's Host
+  std::string web_root;    // the Stage page and its scripts (web/); empty: the source tree's web/
 };
 
 struct SecurityConfig {
@@ -57,6 +58,7 @@ struct StageConfig {
   std::chrono::milliseconds segment_target{2000};
   std::size_t window_segments = 12;            // complete segments kept in memory per stage
   std::chrono::seconds playback_ttl{14'400};   // signed playback URLs of non-public stages
+  std::string page_tenant = "default";         // whose users /@{user} names (without ?tenant=)
 };
 
 struct LedgerConfig {

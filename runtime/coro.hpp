@@ -60,4 +60,25 @@ asio::awaitable<std::pair<R1, R2>> when_both(Start1 start1, Start2 start2) {
       asio::use_awaitable);
 }
 
+// Awaits an operation that answers once through a callback, from any thread: `start` is called
+// with a callback taking the result (for example a hook into another service). The coroutine
+// resumes on its own executor.
+template <class R, class Start>
+asio::awaitable<R> async_call(Start start) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
+      [s = std::move(start)](auto handler) mutable {
+        using Handler = decltype(handler);
+        auto h = std::make_shared<std::optional<Handler>>(std::move(handler));
+        s([h](R r) {
+          auto ex = asio::get_associated_executor(**h);
+          asio::post(ex, [h, r = std::move(r)]() mutable {
+            auto resume = std::move(**h);
+            h->reset();
+            resume(std::move(r));
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
 }  // namespace omnicast::runtime

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/control/api.hpp"
+#include "actors/domain/stream_session.hpp"
 #include "actors/domain/types.hpp"
 #include "actors/control/tokens.hpp"
 #include "runtime/config.hpp"
@@ -136,11 +137,61 @@ enum class StageMedia {
   publisher_timeout // no publisher came back within stage.reconnect_grace_s: the session ends
 };
 
-// The Stage learns of session transitions it did not cause (an API call) through these.
+// Media the Stage stored in the blob store for the control plane to register (media.produced).
+struct ProducedBlob {
+  std::string media_id;
+  std::uint64_t bytes = 0;
+  std::string sha256;  // hex
+};
+
+// An ended stage session's recording, to be published: the Stage stores the MP4 and the VOD
+// playlist under these ids (blob key tenant/room/stored_us), the control plane registers them.
+struct ReplayRequest {
+  std::string session_id, tenant, room_id;
+  std::int64_t stored_us = 0;
+  std::string mp4_media_id, playlist_media_id;
+};
+struct ReplayBuild {
+  std::optional<ApiError> failure;  // could not be built now (the session stays ending; a repeat retries)
+  bool recorded = false;            // false: nothing was recorded, there is no replay
+  ProducedBlob mp4, playlist;
+  std::int64_t duration_ms = 0;
+  std::uint64_t segments = 0;
+};
+struct SnapshotRequest {
+  std::string session_id, tenant, room_id, media_id;
+  std::int64_t stored_us = 0;
+};
+struct SnapshotResult {
+  std::optional<ApiError> refusal;  // no_media_source, or unavailable
+  ProducedBlob jpeg;
+  int width = 0, height = 0;
+};
+
+// The Stage learns of session transitions it did not cause (an API call) through these, and does
+// the media work of the operations that need it. Every callback is called exactly once.
 struct StageHooks {
   std::function<void(const std::string& session_id)> publishing;  // go_live committed (stage mode)
   std::function<void(const std::string& session_id)> ended;       // the session left the live phases
+  std::function<void(ReplayRequest, std::function<void(ReplayBuild)>)> build_replay;
+  std::function<void(SnapshotRequest, std::function<void(SnapshotResult)>)> snapshot;
   std::uint16_t rtmp_port = 0;  // where the ingest listens, for the URLs prepare hands out
+};
+
+// What the Stage page shows for a user (GET /v1/stage/@{user}): their latest public stage session.
+struct StageOfUser {
+  std::string session_id;
+  domain::stream_session::Phase phase = domain::stream_session::Phase::none;
+  std::string title;
+  std::string replay_media_id, replay_playlist_media_id;  // set once the replay is published
+  std::int64_t replay_duration_ms = 0;
+};
+// An archived stage session whose replay playlist is still held (not expired): what its VOD
+// playback needs.
+struct ReplayPlayback {
+  std::string tenant;
+  domain::Audience audience = domain::Audience::public_;
+  std::string playlist_media_id;
 };
 
 struct ControlPlaneDeps {
@@ -184,6 +235,10 @@ class ControlPlane {
   asio::awaitable<void> stage_media(std::string session_id, StageMedia what, std::string reason);
   void set_stage_hooks(StageHooks hooks);
   std::string sign_playback(std::string_view session_id) const;  // "exp=...&sig=..."
+  // From the read model: the latest public stage session `user` owns in `tenant`, and the replay
+  // of an archived stage session (nothing once its playlist media expired).
+  std::optional<StageOfUser> stage_of_user(const std::string& tenant, const std::string& user) const;
+  std::optional<ReplayPlayback> replay_playback(const std::string& session_id) const;
   bool verify_playback(std::string_view session_id, const std::map<std::string, std::string>& query) const;
 
   const std::vector<OperationInfo>& operations() const;

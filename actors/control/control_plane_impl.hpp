@@ -87,6 +87,7 @@ struct ControlPlane::Impl {
   asio::awaitable<Response> end(Call& c);
   asio::awaitable<Response> tokens_refresh(Call& c);
   asio::awaitable<Response> snapshot(Call& c);
+  asio::awaitable<Response> recording(Call& c);
   asio::awaitable<Response> consent(Call& c);
   asio::awaitable<Response> stream_get(Call& c);
   asio::awaitable<Response> room_join(Call& c);
@@ -109,6 +110,13 @@ struct ControlPlane::Impl {
                                                            const SessionState& s, std::string reason,
                                                            actors::CommandMeta final_meta,
                                                            actors::SessionActor::ResultFn result);
+
+  struct PublishedReplay {
+    domain::Refusal error;        // code empty: ok
+    std::string replay_media_id;  // empty: nothing was recorded
+    bool ok() const noexcept { return error.code.empty(); }
+  };
+  asio::awaitable<PublishedReplay> publish_replay(Call& c, const std::shared_ptr<actors::SessionActor>& actor);
 
   // ---- the Stage (stage.cpp) ----
   asio::awaitable<IngestGrant> authorize_ingest(std::string stream_key, std::string remote);

@@ -26,7 +26,10 @@ Json session_document(const domain::stream_session::State& s) {
               {"live_since", time_or_null(s.live_since_us)},
               {"ended_at", time_or_null(s.ended_us)},
               {"end_reason", string_or_null(s.end_reason)},
-              {"replay_media_id", string_or_null(s.replay_media_id)}};
+              {"retention", domain::upload::to_string(s.retention)},
+              {"replay_media_id", string_or_null(s.replay_media_id)},
+              {"replay_playlist_media_id", string_or_null(s.replay_playlist_media_id)},
+              {"replay_duration_s", s.replay_duration_ms / 1000.0}};
 }
 
 Json members_document(const domain::room::State& r) {
@@ -70,6 +73,8 @@ Json upload_document(const domain::upload::State& s) {
           {"sha256", string_or_null(s.received_sha256)},
           {"parts", parts},
           {"thumb_media_id", string_or_null(s.thumb_media_id)},
+          {"source", string_or_null(s.source)},
+          {"session_id", string_or_null(s.session_id)},
           {"reject_reason", string_or_null(s.reject_reason)},
           {"created_at", time_or_null(s.created_us)},
           {"upload_expires_at", time_or_null(s.upload_expires_us)},

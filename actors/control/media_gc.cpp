@@ -9,6 +9,8 @@
 //   3. temporary files of writes that never finished, older than a day -> removed.
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "actors/control/control_plane_impl.hpp"
 #include "actors/host/read_model.hpp"
 #include "media/storage/blob_store.hpp"
@@ -87,6 +89,9 @@ asio::awaitable<GcReport> ControlPlane::Impl::sweep_media(const GcHooks& hooks) 
     const media::BlobKey key{s.tenant, s.room_id, s.id, s.created_us};
     auto ec = d.blobs.remove(key);
     if (!ec) ec = d.blobs.remove_parts(key);
+    // A replay's HLS segments are the stage's recording directory: they go with its playlist.
+    if (!ec && s.source == "replay_playlist" && runtime::is_valid_id(s.session_id))
+      std::filesystem::remove_all(config.data_dir / "recordings" / s.session_id, ec);
     if (ec) {
       log->warn("gc: the blob of {} not removed: {} (correlation_id={})", id, ec.message(), corr);
       ++report.failed;

@@ -17,6 +17,7 @@ using Phase = domain::stream_session::Phase;
 namespace ss = domain::stream_session;
 namespace rm = domain::room;
 namespace pt = domain::participant;
+namespace up = domain::upload;
 
 bool publishing_or_live(Phase p) { return p == Phase::publishing || p == Phase::live; }
 
@@ -76,6 +77,9 @@ asio::awaitable<Response> ControlPlane::Impl::prepare(Call& c) {
   if (const auto* a = get_string(c.args, "audience", false); a && !domain::parse(*a, audience))
     throw ApiException{invalid_argument("audience '" + *a + "' is not one of public, members, private")};
   const auto* title = get_string(c.args, "title", false);
+  up::Retention retention = up::Retention::standard;
+  if (const auto* r = get_string(c.args, "retention", false); r && !up::parse(*r, retention))
+    throw ApiException{invalid_argument("retention '" + *r + "' is not one of ephemeral, standard, archival")};
   const bool confirm_end = get_bool(c.args, "confirm_end").value_or(false);
   if (c.meta.scope.user.empty()) throw ApiException{invalid_meta("meta.scope.user is required by stream.prepare (the owner)")};
   if (c.meta.scope.device.empty())
@@ -129,7 +133,7 @@ asio::awaitable<Response> ControlPlane::Impl::prepare(Call& c) {
   // Built outside the co_await: GCC 12 evaluates a conditional operator inside a co_await
   // full-expression as if both branches were taken (UBSan: reference binding to null).
   ss::Prepare command{s.id,    c.tenant, mode, audience, title ? *title : "", c.meta.scope.user, c.meta.scope.device,
-                      s.room_id};
+                      s.room_id, retention};
   auto r = co_await actor->submit(
       std::move(command), command_meta(c, true), [&](const SessionState&, const auto&) { return stored(201, body); }, asio::use_awaitable);
   if (!r.ok()) throw failure(r);
@@ -241,9 +245,69 @@ asio::awaitable<actors::SessionActor::Reply> ControlPlane::Impl::end_session(
         else done(actors::ParticipantActor::Reply{});
       });
   live.release(s.tenant, s.id);
-  // Nothing is recorded yet, so there is no replay to wait for: archive at once.
-  ss::Archive archive{""};
+  std::string replay_id;
+  if (s.mode == domain::Mode::stage && stage_hooks.build_replay) {
+    auto published = co_await publish_replay(c, actor);
+    if (!published.ok()) {
+      actors::SessionActor::Reply failed;
+      failed.status = actors::SessionActor::Reply::Status::error;
+      failed.error = published.error;
+      co_return failed;
+    }
+    replay_id = published.replay_media_id;
+  }
+  ss::Archive archive{replay_id};
   co_return co_await actor->submit(std::move(archive), std::move(final_meta), std::move(result), asio::use_awaitable);
+}
+
+// The stage's recording becomes media: the Stage stores the MP4 and the VOD playlist, then both
+// are registered (media.produced) and the session says so (replay.ready). Ids and the blob date
+// come from the session, so a repeat after a crash finds what the first attempt did.
+asio::awaitable<ControlPlane::Impl::PublishedReplay> ControlPlane::Impl::publish_replay(
+    Call& c, const std::shared_ptr<actors::SessionActor>& actor) {
+  PublishedReplay out;
+  const auto s = co_await actor->state(asio::use_awaitable);
+  if (s.phase != Phase::ending || !s.replay_media_id.empty()) {
+    out.replay_media_id = s.replay_media_id;
+    co_return out;
+  }
+  const auto suffix = s.id.substr(s.id.find('_') + 1);
+  ReplayRequest request{s.id, s.tenant, s.room_id, s.ended_us, "md_" + suffix + "_replay", "md_" + suffix + "_playlist"};
+  // Named, not a temporary inside the co_await (the GCC 12 rule of runtime/coro.hpp).
+  auto start = [this, request](std::function<void(ReplayBuild)> done) { stage_hooks.build_replay(request, std::move(done)); };
+  auto build = co_await runtime::async_call<ReplayBuild>(std::move(start));
+  if (build.failure) {
+    out.error = domain::Refusal{build.failure->code, build.failure->message};
+    co_return out;
+  }
+  if (!build.recorded) co_return out;
+  auto produce = [&](const ProducedBlob& blob, const char* mime, const char* source) {
+    return up::Produce{blob.media_id, s.tenant, s.room_id, s.owner, mime, source, s.id,
+                       blob.bytes,    blob.sha256, s.retention, s.ended_us};
+  };
+  auto mp4 = produce(build.mp4, "video/mp4", "replay");
+  auto playlist = produce(build.playlist, "application/vnd.apple.mpegurl", "replay_playlist");
+  auto mp4_meta = command_meta(c, false);
+  auto playlist_meta = command_meta(c, false);
+  auto mp4_actor = d.directory.upload(build.mp4.media_id);
+  auto playlist_actor = d.directory.upload(build.playlist.media_id);
+  auto [a, b] = co_await runtime::when_both<actors::UploadActor::Reply, actors::UploadActor::Reply>(
+      [&](auto done) { mp4_actor->submit(std::move(mp4), std::move(mp4_meta), std::move(done)); },
+      [&](auto done) { playlist_actor->submit(std::move(playlist), std::move(playlist_meta), std::move(done)); });
+  for (const auto* r : {&a, &b})
+    if (!r->ok()) {
+      out.error = r->error;
+      co_return out;
+    }
+  ss::PublishReplay ready{ss::ReplayReady{build.mp4.media_id, build.playlist.media_id, build.duration_ms,
+                                          build.segments, build.mp4.bytes}};
+  auto r = co_await actor->submit(std::move(ready), command_meta(c, false), asio::use_awaitable);
+  if (!r.ok()) {
+    out.error = r.error;
+    co_return out;
+  }
+  out.replay_media_id = build.mp4.media_id;
+  co_return out;
 }
 
 asio::awaitable<Response> ControlPlane::Impl::end(Call& c) {
@@ -256,12 +320,15 @@ asio::awaitable<Response> ControlPlane::Impl::end(Call& c) {
   auto [actor, s] = co_await session_of(c, sid);
   const bool owner = c.by_token() && c.principal().token.sub == s.owner;
   authorize(c, sid, {{"principal.is_owner", owner ? "true" : "false"}});
-  const Json body = {{"ok", true}, {"session_id", sid}, {"state", "archived"}, {"replay_media_id", nullptr}};
-  auto r = co_await end_session(c, actor, s, reason, command_meta(c, true),
-                                [&](const SessionState&, const auto&) { return stored(200, body); });
+  auto r = co_await end_session(c, actor, s, reason, command_meta(c, true), [&](const SessionState& after, const auto&) {
+    return stored(200, {{"ok", true},
+                        {"session_id", sid},
+                        {"state", "archived"},
+                        {"replay_media_id", after.replay_media_id.empty() ? Json(nullptr) : Json(after.replay_media_id)}});
+  });
   if (r.status == actors::SessionActor::Reply::Status::duplicate) co_return from_stored(r.result);
   if (!r.ok()) throw failure(r);
-  co_return Response{200, body};
+  co_return from_stored(r.result);
 }
 
 asio::awaitable<Response> ControlPlane::Impl::tokens_refresh(Call& c) {
@@ -301,8 +368,49 @@ asio::awaitable<Response> ControlPlane::Impl::snapshot(Call& c) {
   const auto sid = required_id(c, "session_id");
   auto [actor, s] = co_await session_of(c, sid);
   authorize(c, sid, {});
-  throw ApiException{{409, "no_media_source",
-                      "session " + sid + " has no media source to take a snapshot from yet", nullptr, 0}};
+  if (s.mode != domain::Mode::stage || !stage_hooks.snapshot || (s.phase != Phase::publishing && s.phase != Phase::live))
+    throw ApiException{{409, "no_media_source",
+                        "session " + sid + " has no media source to take a snapshot from (" +
+                            std::string(ss::to_string(s.phase)) + ", " + std::string(domain::to_string(s.mode)) + ")",
+                        nullptr, 0}};
+  SnapshotRequest request{sid, s.tenant, s.room_id, d.ids.next("md"), d.clock.now_us()};
+  auto start = [this, request](std::function<void(SnapshotResult)> done) { stage_hooks.snapshot(request, std::move(done)); };
+  auto shot = co_await runtime::async_call<SnapshotResult>(std::move(start));
+  if (shot.refusal) throw ApiException{*shot.refusal};
+  up::Produce produce{shot.jpeg.media_id, s.tenant, s.room_id,      s.owner,   "image/jpeg", "snapshot", sid,
+                      shot.jpeg.bytes,    shot.jpeg.sha256, s.retention, request.stored_us};
+  auto thumb = d.directory.upload(shot.jpeg.media_id);
+  auto r = co_await thumb->submit(std::move(produce), command_meta(c, true),
+                                  [&](const UploadState&, const auto&) {
+                                    return stored(200, {{"thumb_media_id", shot.jpeg.media_id},
+                                                        {"width", shot.width},
+                                                        {"height", shot.height},
+                                                        {"bytes", shot.jpeg.bytes}});
+                                  },
+                                  asio::use_awaitable);
+  if (!r.ok()) throw failure(r);
+  co_return from_stored(r.result);
+}
+
+asio::awaitable<Response> ControlPlane::Impl::recording(Call& c) {
+  const auto sid = required_id(c, "session_id");
+  const auto on = get_bool(c.args, "recording");
+  if (!on) throw ApiException{invalid_argument("recording is required (true or false)")};
+  auto [actor, s] = co_await session_of(c, sid);
+  const bool owner = c.by_token() && c.principal().token.sub == s.owner;
+  authorize(c, sid, {{"principal.is_owner", owner ? "true" : "false"}, {"recording", *on ? "true" : "false"}});
+  std::set<std::string> present;
+  if (auto room = s.room_id.empty() ? nullptr : d.directory.find_room(s.room_id))
+    present = present_in(co_await room->state(asio::use_awaitable));
+  ss::Command command = *on ? ss::Command{ss::StartRecording{present}} : ss::Command{ss::StopRecording{"requested"}};
+  auto r = co_await actor->submit(
+      std::move(command), command_meta(c, true),
+      [&](const SessionState& after, const auto&) {
+        return stored(200, {{"ok", true}, {"session_id", sid}, {"recording", after.recording}});
+      },
+      asio::use_awaitable);
+  if (!r.ok()) throw failure(r);
+  co_return from_stored(r.result);
 }
 
 asio::awaitable<Response> ControlPlane::Impl::consent(Call& c) {

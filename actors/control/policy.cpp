@@ -15,7 +15,7 @@ const char* Policy::default_text() {
      "when": {"principal.kind": ["token"]}},
     {"name": "audience-joins-as-audience", "effect": "deny", "actions": ["room.join"],
      "when": {"principal.role": ["sub"], "role": ["pub"]}},
-    {"name": "owner-runs-the-session", "effect": "allow", "actions": ["stream.go_live", "stream.end"],
+    {"name": "owner-runs-the-session", "effect": "allow", "actions": ["stream.go_live", "stream.end", "stream.recording"],
      "when": {"principal.kind": ["token"], "principal.role": ["pub"], "principal.is_owner": ["true"]}},
     {"name": "participants-act-for-themselves", "effect": "allow",
      "actions": ["room.join", "room.leave", "room.next", "stream.consent", "stream.tokens.refresh"],

@@ -98,6 +98,7 @@ void ControlPlane::Impl::define_operations() {
        input({{"mode", kModes},
               {"audience", {{"type", "string"}, {"enum", {"public", "members", "private"}}}},
               {"title", {{"type", "string"}, {"maxLength", 200}}},
+              {"retention", {{"type", "string"}, {"enum", {"ephemeral", "standard", "archival"}}}},
               {"confirm_end", {{"type", "boolean"}}}},
              {"mode"}),
        object({{"session_id", kId},
@@ -143,9 +144,22 @@ void ControlPlane::Impl::define_operations() {
        object({{"tokens", tokens_schema()}}, {"tokens"})},
       &Impl::tokens_refresh);
   add({"stream.snapshot", "stream.v1.snapshot", "Snapshot the live picture",
-       "Returns a still of the session's picture as stored media; refused with no_media_source until media arrives.",
-       true, 200, input(session_id, {"session_id"}), object({{"thumb_media_id", kId}}, {"thumb_media_id"})},
+       "Decodes the latest keyframe of a live stage into a JPEG stored as media (media.produced, source snapshot); "
+       "refused with no_media_source until media arrives.",
+       true, 200, input(session_id, {"session_id"}),
+       object({{"thumb_media_id", kId},
+               {"width", {{"type", "integer"}}},
+               {"height", {{"type", "integer"}}},
+               {"bytes", {{"type", "integer"}}}},
+              {"thumb_media_id"})},
       &Impl::snapshot);
+  add({"stream.recording", "stream.v1.recording", "Start or stop recording",
+       "Starts recording a publishing or live session (through the consent gate: everyone present must have "
+       "consented) or stops it. A stage records whole segments from the next keyframe segment on.",
+       true, 200, input({{"session_id", kId}, {"recording", {{"type", "boolean"}}}}, {"session_id", "recording"}),
+       object({{"ok", {{"const", true}}}, {"session_id", kId}, {"recording", {{"type", "boolean"}}}},
+              {"ok", "session_id", "recording"})},
+      &Impl::recording);
   add({"stream.consent", "stream.v1.consent", "Give or revoke recording consent",
        "Records proof.consent.start or proof.consent.stop for a participant; revoking while recording stops it.", true,
        200, input({{"session_id", kId}, {"participant", kId}, {"consent", {{"type", "boolean"}}}}, {"session_id", "consent"}),

@@ -3,6 +3,7 @@
 // (docs/stage.md).
 #include "actors/control/control_plane_impl.hpp"
 #include "actors/control/secrets.hpp"
+#include "actors/host/read_model.hpp"
 #include "runtime/log.hpp"
 
 #include <openssl/crypto.h>
@@ -130,6 +131,40 @@ asio::awaitable<void> ControlPlane::Impl::stage_media(std::string session_id, St
       break;
     }
   }
+}
+
+// ---- the read model's answers for the Stage page and replay playback -----------------------------
+
+std::optional<StageOfUser> ControlPlane::stage_of_user(const std::string& tenant, const std::string& user) const {
+  // A scan of the sessions: fine while the read model holds them all (see docs/stage.md).
+  return impl_->d.read_model.read([&](const domain::Projection& p) -> std::optional<StageOfUser> {
+    const SessionState* latest = nullptr;
+    for (const auto& [id, s] : p.state().sessions)
+      if (s.tenant == tenant && s.owner == user && s.mode == domain::Mode::stage &&
+          s.audience == domain::Audience::public_ && (!latest || s.prepared_us >= latest->prepared_us))
+        latest = &s;
+    if (!latest) return std::nullopt;
+    StageOfUser out{latest->id, latest->phase, latest->title, {}, {}, 0};
+    if (!latest->replay_playlist_media_id.empty()) {
+      auto u = p.state().uploads.find(latest->replay_playlist_media_id);
+      if (u != p.state().uploads.end() && u->second.phase == domain::upload::Phase::committed) {
+        out.replay_media_id = latest->replay_media_id;
+        out.replay_playlist_media_id = latest->replay_playlist_media_id;
+        out.replay_duration_ms = latest->replay_duration_ms;
+      }
+    }
+    return out;
+  });
+}
+
+std::optional<ReplayPlayback> ControlPlane::replay_playback(const std::string& session_id) const {
+  return impl_->d.read_model.read([&](const domain::Projection& p) -> std::optional<ReplayPlayback> {
+    auto it = p.state().sessions.find(session_id);
+    if (it == p.state().sessions.end() || it->second.replay_playlist_media_id.empty()) return std::nullopt;
+    auto u = p.state().uploads.find(it->second.replay_playlist_media_id);
+    if (u == p.state().uploads.end() || u->second.phase != domain::upload::Phase::committed) return std::nullopt;
+    return ReplayPlayback{it->second.tenant, it->second.audience, it->second.replay_playlist_media_id};
+  });
 }
 
 // ---- the public face ------------------------------------------------------------------------------

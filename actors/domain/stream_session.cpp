@@ -56,7 +56,7 @@ Decision<Event> decide_prepare(const State& s, const Prepare& c) {
   if (!c.device.empty() && !runtime::is_valid_id(c.device)) return invalid("device is not a valid id");
   if (!c.room_id.empty() && !runtime::is_valid_id(c.room_id)) return invalid("room_id is not a valid id");
   if (c.title.size() > 200) return invalid("title is longer than 200 bytes");
-  return Events{Prepared{c.mode, c.audience, c.title, c.owner, c.device, c.room_id}};
+  return Events{Prepared{c.mode, c.audience, c.title, c.owner, c.device, c.room_id, c.retention}};
 }
 
 Decision<Event> decide_go_live(const State& s, const GoLive& c) {
@@ -90,7 +90,8 @@ std::string_view command_name(const Command& c) noexcept {
   static constexpr std::string_view names[] = {"prepare",        "go_live",         "media_arrived",
                                                "media_lost",     "start_recording", "stop_recording",
                                                "give_consent",   "revoke_consent",  "observe_presence",
-                                               "end",            "archive",         "issue_tokens"};
+                                               "end",            "publish_replay",  "archive",
+                                               "issue_tokens"};
   return names[c.index()];
 }
 
@@ -155,6 +156,17 @@ Decision<Event> decide(const State& s, const Command& command, const Ctx&) {
             out.push_back(Ending{c.reason});
             return out;
           },
+          [&](const PublishReplay& c) -> Decision<Event> {
+            if (s.phase != Phase::ending) return illegal("publish_replay", s, "ending");
+            const auto& r = c.replay;
+            if (!runtime::is_valid_id(r.replay_media_id) || !runtime::is_valid_id(r.playlist_media_id))
+              return invalid("replay and playlist media ids must be valid ids");
+            if (r.duration_ms < 0) return invalid("duration_ms must not be negative");
+            if (s.replay_media_id == r.replay_media_id) return Events{};  // a repeat after a crash
+            if (!s.replay_media_id.empty())
+              return Refusal{"illegal_transition", "session " + s.id + " has its replay already"};
+            return Events{r};
+          },
           [&](const IssueTokens&) -> Decision<Event> {
             if (s.phase == Phase::none || s.phase == Phase::archived)
               return illegal("issue_tokens", s, "prepared, publishing, live or ending");
@@ -164,6 +176,8 @@ Decision<Event> decide(const State& s, const Command& command, const Ctx&) {
             if (s.phase != Phase::ending) return illegal("archive", s, "ending");
             if (!c.replay_media_id.empty() && !runtime::is_valid_id(c.replay_media_id))
               return invalid("replay_media_id is not a valid id");
+            if (c.replay_media_id != s.replay_media_id)
+              return invalid("replay_media_id must be the published replay's ('" + s.replay_media_id + "')");
             return Events{Archived{c.replay_media_id}};
           },
       },
@@ -182,6 +196,7 @@ State apply(State s, const Event& event, const Stamp& stamp) {
                    s.owner = e.owner;
                    s.device = e.device;
                    s.room_id = e.room_id;
+                   s.retention = e.retention;
                    s.prepared_us = stamp.ts_us;
                  },
                  [&](const Publishing&) { s.phase = Phase::publishing; },
@@ -213,6 +228,11 @@ State apply(State s, const Event& event, const Stamp& stamp) {
                    s.recording_since_us = 0;
                    s.ended_us = stamp.ts_us;
                    s.end_reason = e.reason;
+                 },
+                 [&](const ReplayReady& e) {
+                   s.replay_media_id = e.replay_media_id;
+                   s.replay_playlist_media_id = e.playlist_media_id;
+                   s.replay_duration_ms = e.duration_ms;
                  },
                  [&](const Archived& e) {
                    s.phase = Phase::archived;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/domain/types.hpp"
+#include "actors/domain/upload.hpp"
 
 // StreamSession (seed 000 §3): prepared -> publishing -> live -> ending -> archived, with the
 // flags live and recording, and the consent roster that gates recording (seed §5, ADR-VID-003).
@@ -35,7 +36,10 @@ struct State {
   runtime::Micros recording_since_us = 0;
   runtime::Micros ended_us = 0;
   std::string end_reason;
-  std::string replay_media_id;
+  std::string replay_media_id;           // the fast-start MP4 of what was recorded
+  std::string replay_playlist_media_id;  // its HLS VOD playlist
+  std::int64_t replay_duration_ms = 0;
+  upload::Retention retention = upload::Retention::standard;  // of the media it produces (replay, snapshots)
   std::uint64_t events = 0;  // events applied: the aggregate's version
 
   template <class S, class V>
@@ -58,6 +62,9 @@ struct State {
     v("ended_us", s.ended_us);
     v("end_reason", s.end_reason);
     v("replay_media_id", s.replay_media_id);
+    v("replay_playlist_media_id", s.replay_playlist_media_id);
+    v("replay_duration_ms", s.replay_duration_ms);
+    v("retention", s.retention);
     v("events", s.events);
   }
   bool operator==(const State&) const = default;
@@ -72,6 +79,7 @@ struct Prepared {
   Mode mode = Mode::party;
   Audience audience = Audience::public_;
   std::string title, owner, device, room_id;
+  upload::Retention retention = upload::Retention::standard;  // absent in older ledgers: standard
   template <class S, class V>
   static void fields(S& s, V& v) {
     v("mode", s.mode);
@@ -80,6 +88,7 @@ struct Prepared {
     v("owner", s.owner);
     v("device", s.device);
     v("room_id", s.room_id);
+    v("retention", s.retention);
   }
 };
 struct Publishing {  // go_live accepted; waiting for media
@@ -158,6 +167,26 @@ struct Ending {
   template <class S, class V>
   static void fields(S& s, V& v) { v("reason", s.reason); }
 };
+// The recording was published as media: a fast-start MP4 and an HLS VOD playlist over the
+// recorded segments (both media.produced on their Upload actors first).
+struct ReplayReady {
+  static constexpr std::string_view kind = "replay.ready";
+  static constexpr std::uint32_t version = 1;
+  bool operator==(const ReplayReady&) const = default;
+  std::string replay_media_id;
+  std::string playlist_media_id;
+  std::int64_t duration_ms = 0;
+  std::uint64_t segments = 0;
+  std::uint64_t bytes = 0;  // of the MP4
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("replay_media_id", s.replay_media_id);
+    v("playlist_media_id", s.playlist_media_id);
+    v("duration_ms", s.duration_ms);
+    v("segments", s.segments);
+    v("bytes", s.bytes);
+  }
+};
 struct Archived {
   static constexpr std::string_view kind = "stream.session.archived";
   static constexpr std::uint32_t version = 1;
@@ -168,7 +197,7 @@ struct Archived {
 };
 
 using Event = std::variant<Prepared, Publishing, LiveOn, LiveOff, RecordingStarted,
-                           RecordingStopped, ConsentGiven, ConsentRevoked, Ending, Archived>;
+                           RecordingStopped, ConsentGiven, ConsentRevoked, Ending, ReplayReady, Archived>;
 
 // ---- commands ------------------------------------------------------------------------------
 
@@ -177,6 +206,7 @@ struct Prepare {
   Mode mode = Mode::party;
   Audience audience = Audience::public_;
   std::string title, owner, device, room_id;
+  upload::Retention retention = upload::Retention::standard;
 };
 // go_live: prepared -> publishing. `present` is who is in the session's room right now (the
 // consent gate needs it when recording is asked for).
@@ -211,6 +241,10 @@ struct ObservePresence {
 struct End {
   std::string reason = "requested";
 };
+// ending: the recording became media (its Upload actors hold media.produced already).
+struct PublishReplay {
+  ReplayReady replay;
+};
 struct Archive {
   std::string replay_media_id;
 };
@@ -219,7 +253,8 @@ struct Archive {
 struct IssueTokens {};
 
 using Command = std::variant<Prepare, GoLive, MediaArrived, MediaLost, StartRecording, StopRecording,
-                             GiveConsent, RevokeConsent, ObservePresence, End, Archive, IssueTokens>;
+                             GiveConsent, RevokeConsent, ObservePresence, End, PublishReplay, Archive,
+                             IssueTokens>;
 
 std::string_view command_name(const Command& c) noexcept;
 

@@ -229,9 +229,34 @@ std::uint64_t State::parts_bytes() const noexcept {
   return n;
 }
 
+namespace {
+
+Decision<Event> decide_produce(const State& s, const Produce& c, const Ctx& ctx) {
+  if (s.phase != Phase::none) {
+    if (s.phase == Phase::committed && s.source == c.source && s.received_sha256 == lower(c.sha256) &&
+        s.received_bytes == c.bytes)
+      return Events{};
+    return illegal("produce", s, "it does not exist yet");
+  }
+  if (!runtime::is_valid_id(c.media_id)) return invalid("media_id is not a valid id");
+  if (c.tenant.empty()) return invalid("tenant is required");
+  if (!runtime::is_valid_id(c.room_id)) return invalid("room_id is not a valid id");
+  if (!runtime::is_valid_id(c.session_id)) return invalid("session_id is not a valid id");
+  if (!valid_mime(c.mime)) return invalid("mime is not type/subtype");
+  if (c.source != "replay" && c.source != "replay_playlist" && c.source != "snapshot")
+    return invalid("source must be replay, replay_playlist or snapshot");
+  if (!is_sha256_hex(c.sha256)) return invalid("sha256 must be 64 hexadecimal digits");
+  if (c.bytes == 0) return invalid("bytes must be at least 1");
+  return Events{Produced{c.tenant, c.room_id, c.owner, c.mime, c.source, c.session_id, c.bytes, lower(c.sha256),
+                         c.retention, c.stored_us, ctx.now_us + retention_us(c.retention)}};
+}
+
+}  // namespace
+
 std::string_view command_name(const Command& c) noexcept {
   static constexpr std::string_view names[] = {"presign", "begin_upload", "store_part", "complete_upload",
-                                               "commit",  "reject",       "expire",     "delete_blob"};
+                                               "commit",  "reject",       "expire",     "delete_blob",
+                                               "produce"};
   return names[c.index()];
 }
 
@@ -249,6 +274,7 @@ Decision<Event> decide(const State& s, const Command& command, const Ctx& ctx) {
             if (s.phase != Phase::expired && s.phase != Phase::rejected) return illegal("delete_blob", s, "expired or rejected");
             return Events{BlobDeleted{}};
           },
+          [&](const Produce& c) -> Decision<Event> { return decide_produce(s, c, ctx); },
       },
       command);
 }
@@ -295,6 +321,22 @@ State apply(State s, const Event& event, const Stamp& stamp) {
                    s.expired_us = stamp.ts_us;
                  },
                  [&](const BlobDeleted&) { s.phase = Phase::deleted; },
+                 [&](const Produced& e) {
+                   s.id = stamp.actor;
+                   s.tenant = e.tenant;
+                   s.room_id = e.room_id;
+                   s.owner = e.owner;
+                   s.mime = e.mime;
+                   s.source = e.source;
+                   s.session_id = e.session_id;
+                   s.declared_bytes = s.received_bytes = e.bytes;
+                   s.received_sha256 = e.sha256;
+                   s.retention = e.retention;
+                   s.phase = Phase::committed;
+                   s.created_us = e.stored_us;
+                   s.committed_us = stamp.ts_us;
+                   s.retain_until_us = e.retain_until_us;
+                 },
              },
              event);
   ++s.events;

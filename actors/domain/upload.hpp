@@ -80,6 +80,8 @@ struct State {
   std::string received_sha256;            // hex, lower case
   std::map<std::uint32_t, Part> parts;    // resumable uploads, by part number
   std::string thumb_media_id;
+  std::string source;      // media the node made itself: replay, replay_playlist, snapshot; else empty
+  std::string session_id;  // ... and the stream session it was made from
   std::string reject_reason;
   std::string expire_reason;              // retention, abandoned, rejected
   runtime::Micros expired_us = 0;
@@ -104,6 +106,8 @@ struct State {
     v("received_sha256", s.received_sha256);
     v("parts", s.parts);
     v("thumb_media_id", s.thumb_media_id);
+    v("source", s.source);
+    v("session_id", s.session_id);
     v("reject_reason", s.reject_reason);
     v("expire_reason", s.expire_reason);
     v("expired_us", s.expired_us);
@@ -223,8 +227,38 @@ struct BlobDeleted {
   bool operator==(const BlobDeleted&) const = default;
 };
 
+// Media the node made itself from a stream session (a replay, its playlist, a snapshot): it is
+// stored already and enters committed at once. Unlike uploads it is not ciphertext.
+struct Produced {
+  static constexpr std::string_view kind = "media.produced";
+  static constexpr std::uint32_t version = 1;
+  std::string tenant, room_id, owner, mime;
+  std::string source;      // replay, replay_playlist, snapshot
+  std::string session_id;
+  std::uint64_t bytes = 0;
+  std::string sha256;
+  Retention retention = Retention::standard;
+  runtime::Micros stored_us = 0;  // the blob's key date (tenant/{t}/room/{r}/YYYY/MM/DD/{id})
+  runtime::Micros retain_until_us = 0;
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("tenant", s.tenant);
+    v("room_id", s.room_id);
+    v("owner", s.owner);
+    v("mime", s.mime);
+    v("source", s.source);
+    v("session_id", s.session_id);
+    v("bytes", s.bytes);
+    v("sha256", s.sha256);
+    v("retention", s.retention);
+    v("stored_us", s.stored_us);
+    v("retain_until_us", s.retain_until_us);
+  }
+  bool operator==(const Produced&) const = default;
+};
+
 using Event = std::variant<Presigned, UploadStarted, PartStored, Uploaded, Committed, Rejected, Expired,
-                           BlobDeleted>;
+                           BlobDeleted, Produced>;
 
 // ---- commands ------------------------------------------------------------------------------
 
@@ -271,8 +305,18 @@ struct Expire {
 };
 // The GC deleted the blob (after media.expired, or right after media.rejected).
 struct DeleteBlob {};
+// The node stored media it made (see Produced); retained from ctx.now_us. A repeat with the
+// same bytes and hash appends nothing.
+struct Produce {
+  std::string media_id, tenant, room_id, owner, mime, source, session_id;
+  std::uint64_t bytes = 0;
+  std::string sha256;
+  Retention retention = Retention::standard;
+  runtime::Micros stored_us = 0;
+};
 
-using Command = std::variant<Presign, BeginUpload, StorePart, CompleteUpload, Commit, Reject, Expire, DeleteBlob>;
+using Command = std::variant<Presign, BeginUpload, StorePart, CompleteUpload, Commit, Reject, Expire, DeleteBlob,
+                             Produce>;
 
 std::string_view command_name(const Command& c) noexcept;
 

@@ -116,7 +116,10 @@ void Node::start() {
   surfaces_ = std::make_unique<api::Surfaces>(api::SurfaceDeps{*control_, *ledger_, *ids_, *metrics_, system_->executor()});
   router_ = std::make_unique<gateway::Router>();
   stage_ = std::make_unique<stage::StageService>(
-      stage::StageServiceDeps{*system_, *control_, *metrics_, *clock_}, config_.stage);
+      stage::StageServiceDeps{*system_, *control_, *metrics_, *clock_, *ledger_, *blobs_, config_.data_dir,
+                              config_.http.web_root.empty() ? std::filesystem::path(OMNICAST_DEFAULT_WEB_ROOT)
+                                                            : std::filesystem::path(config_.http.web_root)},
+      config_.stage);
   stage_->register_routes(*router_);
   register_routes();
   surfaces_->register_routes(*router_);
@@ -130,7 +133,7 @@ void Node::start() {
     using Phase = domain::stream_session::Phase;
     for (const auto& [id, s] : p.state().sessions)
       if (s.mode == domain::Mode::stage && (s.phase == Phase::live || s.phase == Phase::publishing))
-        interrupted.push_back({id, s.tenant, s.audience});
+        interrupted.push_back({id, s.tenant, s.audience, s.recording});
     return 0;
   });
   stage_->start(interrupted);

@@ -128,6 +128,8 @@ std::chrono::milliseconds blocking_timeout(const hls::Snapshot& snap) {
 
 void StageService::register_routes(gateway::Router& router) {
   auto impl = impl_;
+  register_page_routes(impl, router);
+  register_replay_routes(impl, router);
   router.add("GET", "/v1/stage/{session_id}/{file}", [impl](gateway::HttpRequest& req, gateway::Respond respond) {
     const auto& sid = req.params.at("session_id");
     const auto& file = req.params.at("file");

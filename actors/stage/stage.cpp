@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
@@ -58,7 +60,9 @@ Stage::Stage(Setup setup, asio::io_context& worker)
       stream_(std::make_shared<media::hls::LiveStream>()),
       window_(window_config(*setup_.config), *stream_),
       packager_(packager_config(*setup_.config), *this),
-      grace_(std::make_unique<asio::steady_timer>(worker)) {}
+      grace_(std::make_unique<asio::steady_timer>(worker)),
+      recorder_(std::make_shared<StageRecorder>(setup_.session_id, setup_.recording_dir, setup_.background,
+                                                *setup_.recorder_stats)) {}
 
 std::shared_ptr<ingest::Publisher> Stage::attach(std::string remote) {
   auto log = runtime::logger("stage");
@@ -84,12 +88,19 @@ std::shared_ptr<ingest::Publisher> Stage::attach(std::string remote) {
   return link;
 }
 
-void Stage::on_video_config(std::span<const std::uint8_t> avcc) { packager_.on_video_config(avcc); }
+void Stage::on_video_config(std::span<const std::uint8_t> avcc) {
+  packager_.on_video_config(avcc);
+  if (!avcc_ || !std::equal(avcc.begin(), avcc.end(), avcc_->begin(), avcc_->end()))
+    avcc_ = std::make_shared<const std::vector<std::uint8_t>>(avcc.begin(), avcc.end());
+}
 void Stage::on_audio_config(std::span<const std::uint8_t> asc) { packager_.on_audio_config(asc); }
 
 void Stage::on_frame(const media::MediaFrame& frame) {
   const auto now = std::chrono::steady_clock::now();
   measure_ingest(frame, now);
+  // One copy per GOP, for snapshots: the picture a snapshot decodes is at most a GOP old.
+  if (frame.kind == media::TrackKind::video && frame.keyframe)
+    keyframe_ = std::make_shared<const std::vector<std::uint8_t>>(frame.payload.begin(), frame.payload.end());
   packager_.on_frame(frame);  // may emit the part this frame closes (the frames before it)
   if (frame.kind == media::TrackKind::video && arrivals_n_ < arrivals_.size()) arrivals_[arrivals_n_++] = now;
   stats_.queued_frames.store(arrivals_n_, std::memory_order_relaxed);
@@ -110,6 +121,7 @@ void Stage::measure_ingest(const media::MediaFrame& frame, std::chrono::steady_c
 }
 
 void Stage::on_init(const media::cmaf::InitSegment& init) {
+  recorder_->on_init(init);
   media::hls::InitInfo info{init.version, init.bytes, init.codecs, init.width, init.height, 0};
   if (auto e = window_.add_init(std::move(info)); e != media::hls::InputError::none)
     runtime::logger("stage")->error("session {}: init segment refused by the window: {}", setup_.session_id,
@@ -124,8 +136,9 @@ void Stage::on_part(const media::cmaf::Part& part) {
     media_anchor_ms_ = part.start_ms;
     anchored_ = true;
   }
-  media::hls::PartInfo info{part.bytes, part.duration_s, part.independent, part.starts_segment,
-                            wall_anchor_ms_ + (part.start_ms - media_anchor_ms_)};
+  const std::int64_t program_date_ms = wall_anchor_ms_ + (part.start_ms - media_anchor_ms_);
+  recorder_->on_part(part, program_date_ms);
+  media::hls::PartInfo info{part.bytes, part.duration_s, part.independent, part.starts_segment, program_date_ms};
   if (auto e = window_.add_part(std::move(info)); e != media::hls::InputError::none) {
     runtime::logger("stage")->error("session {}: part refused by the window: {}", setup_.session_id,
                                     media::hls::describe(e));
@@ -137,6 +150,7 @@ void Stage::on_part(const media::cmaf::Part& part) {
       setup_.frame_to_part->observe(std::chrono::duration<double>(now - arrivals_[i]).count());
   arrivals_n_ = 0;
   had_media_ = true;
+  stats_.playable.store(true, std::memory_order_relaxed);
   if (!announced_live_) {
     announced_live_ = true;
     setup_.events->media_arrived(setup_.session_id);
@@ -149,6 +163,7 @@ void Stage::on_publisher_closed(std::uint64_t generation, std::string_view reaso
   stats_.has_publisher.store(false, std::memory_order_relaxed);
   current_.reset();
   packager_.end_of_stream();
+  recorder_->flush();
   if (announced_live_) setup_.events->media_lost(setup_.session_id, "publisher_lost");
   announced_live_ = false;
   start_grace();
@@ -180,6 +195,8 @@ void Stage::end(const std::string& reason) {
   current_.reset();
   stats_.has_publisher.store(false, std::memory_order_relaxed);
   if (had_media_) packager_.end_of_stream();
+  recorder_->flush();
+  stats_.playable.store(false, std::memory_order_relaxed);
   window_.end_stream();
   setup_.events->finished(setup_.session_id);
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actors/domain/types.hpp"
+#include "actors/stage/stage_recorder.hpp"
 #include "media/cmaf/packager.hpp"
 #include "media/hls/live_stream.hpp"
 #include "media/hls/live_window.hpp"
@@ -45,6 +46,9 @@ class Stage : public std::enable_shared_from_this<Stage>, private media::cmaf::P
     const runtime::Clock* clock = nullptr;
     StageEvents* events = nullptr;
     runtime::metrics::Histogram* frame_to_part = nullptr;  // seconds from a frame's arrival to its part
+    std::filesystem::path recording_dir;                   // <data_dir>/recordings/<session id>
+    asio::any_io_executor background;                      // disk writes, remuxes, snapshots
+    RecorderStats* recorder_stats = nullptr;
   };
   Stage(Setup setup, asio::io_context& worker);
 
@@ -65,6 +69,20 @@ class Stage : public std::enable_shared_from_this<Stage>, private media::cmaf::P
   void await_publisher();
   // go_live committed after media had started flowing (the publisher came first): say so again.
   void announce_if_flowing();
+  // The session's recording flag, as the ledger says (stream.recording.start/stop). Worker thread.
+  void set_recording(bool on) { recorder_->set_recording(on); }
+  // `then` runs on the background pool once everything recorded so far is on disk (the open
+  // segment included, cut where it is). Worker thread.
+  void after_recorded(std::function<void()> then) {
+    recorder_->flush();
+    recorder_->after_written(std::move(then));
+  }
+  // The latest keyframe of the current publisher and the avcC it decodes with (snapshots), or
+  // nulls before one arrived. Worker thread.
+  struct Keyframe {
+    media::SharedBytes avcc, access_unit;
+  };
+  Keyframe latest_keyframe() const { return {avcc_, keyframe_}; }
   // The node is shutting down and no thread runs any more: let go of what belongs to executors
   // (the grace timer, blocked requests' waiters), so that whichever io_context is destroyed
   // first, nothing of the other's is destroyed after it.
@@ -75,6 +93,7 @@ class Stage : public std::enable_shared_from_this<Stage>, private media::cmaf::P
     std::atomic<std::uint64_t> frames{0}, parts{0}, publishers{0};
     std::atomic<std::uint64_t> queued_frames{0};  // in the packager, not yet in a published part
     std::atomic<bool> has_publisher{false};
+    std::atomic<bool> playable{false};  // the window holds a part (a player can start)
   };
   const Stats& stats() const noexcept { return stats_; }
 
@@ -101,6 +120,8 @@ class Stage : public std::enable_shared_from_this<Stage>, private media::cmaf::P
   media::hls::LiveWindow window_;
   media::cmaf::Packager packager_;
   std::unique_ptr<asio::steady_timer> grace_;  // null once released
+  std::shared_ptr<StageRecorder> recorder_;
+  media::SharedBytes avcc_, keyframe_;  // for snapshots
 
   std::uint64_t generation_ = 0;        // of the current publisher; 0: none yet
   std::weak_ptr<PublisherLink> current_;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ledger/envelope.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/coro.hpp"
 #include "runtime/log.hpp"
@@ -42,8 +43,10 @@ std::shared_ptr<Stage> StageService::Impl::find_or_create(const std::string& ses
   std::lock_guard lock(mu);
   auto& slot = stages[session_id];
   if (!slot) {
-    Stage::Setup setup{session_id, tenant, audience, &config, &d.clock, this, frame_to_part};
+    Stage::Setup setup{session_id,          tenant, audience, &config, &d.clock, this, frame_to_part,
+                       recording_dir(session_id), background->get_executor(), &recorder_stats};
     slot = std::make_shared<Stage>(std::move(setup), d.system.media_worker_for(session_id).io());
+    if (recording.count(session_id)) asio::post(slot->worker(), [stage = slot] { stage->set_recording(true); });
   }
   return slot;
 }
@@ -124,6 +127,25 @@ void StageService::Impl::finished(const std::string& session_id) {
   });
 }
 
+void StageService::Impl::on_committed(const ledger::CommittedBatch& batch) {
+  for (const auto& record : batch.records) {
+    const auto v = ledger::decode_envelope(record);
+    const bool start = v.kind == "stream.recording.start";
+    if (start || v.kind == "stream.recording.stop") set_recording(std::string(v.actor), start);
+  }
+}
+
+void StageService::Impl::set_recording(const std::string& session_id, bool on) {
+  std::shared_ptr<Stage> stage;
+  {
+    std::lock_guard lock(mu);
+    if (on) recording.insert(session_id);
+    else recording.erase(session_id);
+    if (auto it = stages.find(session_id); it != stages.end()) stage = it->second;
+  }
+  if (stage) asio::post(stage->worker(), [stage, on] { stage->set_recording(on); });
+}
+
 void StageService::Impl::register_metrics() {
   auto& m = d.metrics;
   frame_to_part = &m.histogram("omnicast_stage_frame_to_part_seconds",
@@ -194,6 +216,29 @@ void StageService::Impl::register_metrics() {
              runtime::metrics::Type::counter, rtmp_stat(&Stats::protocol_errors));
   m.callback("omnicast_stage_ingest_bytes_total", "Bytes received from RTMP publishers.", runtime::metrics::Type::counter,
              rtmp_stat(&Stats::bytes_in));
+  auto recorder_stat = [self](auto member, bool counter, const char* name, const char* help) {
+    return std::make_tuple(name, help, counter, [self, member] {
+      auto s = self.lock();
+      return s ? static_cast<double>((s->recorder_stats.*member).load()) : 0.0;
+    });
+  };
+  for (auto [name, help, counter, fn] :
+       {recorder_stat(&RecorderStats::active, false, "omnicast_stage_recordings_active",
+                      "Stages recording right now (their session's recording is on)."),
+        recorder_stat(&RecorderStats::bytes, true, "omnicast_stage_recorded_bytes_total",
+                      "Bytes of recorded segments and init segments written to disk."),
+        recorder_stat(&RecorderStats::segments, true, "omnicast_stage_recorded_segments_total",
+                      "Segments written to recordings."),
+        recorder_stat(&RecorderStats::errors, true, "omnicast_stage_recording_errors_total",
+                      "Segments lost to a disk error while recording."),
+        recorder_stat(&RecorderStats::dropped, true, "omnicast_stage_recording_dropped_segments_total",
+                      "Segments not recorded because the disk fell more than 64 MiB behind.")})
+    m.callback(name, help, counter ? runtime::metrics::Type::counter : runtime::metrics::Type::gauge, fn);
+  replays_published = &m.counter("omnicast_stage_replays_published_total",
+                                 "Replays published when a recorded stage ended (replay.ready).");
+  snapshots_served = &m.counter("omnicast_stage_snapshots_total", "Snapshots taken and stored as media (stream.snapshot).");
+  replay_requests = &m.counter("omnicast_stage_replay_requests_total",
+                               "Requests for a replay's VOD playlist, init segments and segments.");
 }
 
 // ---- the public face ------------------------------------------------------------------------------
@@ -220,11 +265,33 @@ void StageService::start(const std::vector<InterruptedStage>& interrupted) {
     if (auto s = weak.lock())
       if (auto stage = s->find(session_id)) asio::post(stage->worker(), [stage] { stage->end("ended"); });
   };
+  hooks.build_replay = [weak](control::ReplayRequest request, std::function<void(control::ReplayBuild)> done) {
+    auto s = weak.lock();
+    if (!s) {
+      control::ReplayBuild refused;
+      refused.failure = control::ApiError{503, "unavailable", "the node is shutting down", nullptr, 0};
+      return done(std::move(refused));
+    }
+    s->build_replay(std::move(request), std::move(done));
+  };
+  hooks.snapshot = [weak](control::SnapshotRequest request, std::function<void(control::SnapshotResult)> done) {
+    auto s = weak.lock();
+    if (!s) {
+      control::SnapshotResult refused;
+      refused.refusal = control::ApiError{503, "unavailable", "the node is shutting down", nullptr, 0};
+      return done(std::move(refused));
+    }
+    s->snapshot(std::move(request), std::move(done));
+  };
   impl->d.control.set_stage_hooks(std::move(hooks));
   // Nothing is appended at start (a restart rebuilds exactly the state it stopped with): the
   // session stays live while its publisher has the grace period to come back; if it does not,
   // the session ends (publisher_timeout) like any abandoned stage.
+  impl->subscription = impl->d.ledger.subscribe([weak](const std::shared_ptr<const ledger::CommittedBatch>& batch) {
+    if (auto s = weak.lock()) s->on_committed(*batch);
+  });
   for (const auto& i : interrupted) {
+    if (i.recording) impl->set_recording(i.session_id, true);
     auto stage = impl->find_or_create(i.session_id, i.tenant, i.audience);
     asio::post(stage->worker(), [stage] { stage->await_publisher(); });
   }
@@ -233,6 +300,7 @@ void StageService::start(const std::vector<InterruptedStage>& interrupted) {
 
 void StageService::stop() {
   impl_->stopping = true;
+  impl_->subscription.reset();
   if (impl_->rtmp) impl_->rtmp->stop();
 }
 
@@ -243,6 +311,8 @@ void StageService::release() {
     stages.swap(impl_->stages);
   }
   for (auto& [id, stage] : stages) stage->release();
+  // What the recorders were handed is written before the node goes.
+  if (impl_->background) impl_->background->join();
 }
 
 std::uint16_t StageService::rtmp_port() const { return impl_->rtmp ? impl_->rtmp->port() : 0; }

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,12 @@ class ControlPlane;
 namespace omnicast::gateway {
 class Router;
 }
+namespace omnicast::ledger {
+class Ledger;
+}
+namespace omnicast::media {
+class BlobStore;
+}
 
 // The Stage (docs/stage.md): a stage session's publisher pushes RTMP to the node's one ingest
 // port; its frames are packaged into CMAF parts on the session's media worker and served as
@@ -33,6 +40,10 @@ struct StageServiceDeps {
   control::ControlPlane& control;
   runtime::metrics::Registry& metrics;
   const runtime::Clock& clock;
+  ledger::Ledger& ledger;            // recording follows its stream.recording.start/stop
+  media::BlobStore& blobs;           // replays and snapshots are stored as media
+  std::filesystem::path data_dir;    // recordings live under <data_dir>/recordings/<session id>
+  std::filesystem::path web_root;    // the Stage page and its scripts
 };
 
 // A stage session that was publishing or live when the node stopped: a publisher gets the grace
@@ -40,6 +51,7 @@ struct StageServiceDeps {
 struct InterruptedStage {
   std::string session_id, tenant;
   domain::Audience audience = domain::Audience::public_;
+  bool recording = false;
 };
 
 class StageService {
@@ -60,7 +72,8 @@ class StageService {
   void release();
 
   // GET/HEAD /v1/stage/{session_id}/{file}: the LL-HLS playlists, init segments, segments and
-  // parts (docs/stage.md, "Playback").
+  // parts (docs/stage.md, "Playback"); the replay's VOD playlist and segments; the Stage page
+  // /@{user}, its document /v1/stage/@{user} and the deep link /open?uri=omni://stage/{user}.
   void register_routes(gateway::Router& router);
 
   struct Impl;

@@ -5,10 +5,14 @@
 #include <map>
 #include <mutex>
 
+#include <boost/asio/thread_pool.hpp>
+#include <set>
+
 #include "actors/control/control_plane.hpp"
 #include "actors/stage/stage.hpp"
 #include "actors/stage/stage_service.hpp"
 #include "runtime/metrics.hpp"
+#include "ledger/ledger.hpp"
 #include "runtime/system.hpp"
 
 namespace omnicast::stage {
@@ -32,6 +36,18 @@ struct StageService::Impl final : std::enable_shared_from_this<Impl>,
   void publisher_timed_out(const std::string& session_id) override;
   void finished(const std::string& session_id) override;
 
+  // The control plane's hooks (replay.cpp): run on the background pool, answer exactly once.
+  void build_replay(control::ReplayRequest request, std::function<void(control::ReplayBuild)> done);
+  void snapshot(control::SnapshotRequest request, std::function<void(control::SnapshotResult)> done);
+  control::ReplayBuild build_replay_now(const control::ReplayRequest& request);
+  // The ledger's committed batches (its writer thread): stream.recording.start/stop turn stages'
+  // recorders on and off.
+  void on_committed(const ledger::CommittedBatch& batch);
+  void set_recording(const std::string& session_id, bool on);
+  std::filesystem::path recording_dir(const std::string& session_id) const {
+    return d.data_dir / "recordings" / session_id;
+  }
+
   std::shared_ptr<Stage> find(const std::string& session_id) const;
   std::shared_ptr<Stage> find_or_create(const std::string& session_id, const std::string& tenant,
                                         domain::Audience audience);
@@ -45,6 +61,16 @@ struct StageService::Impl final : std::enable_shared_from_this<Impl>,
 
   mutable std::mutex mu;
   std::map<std::string, std::shared_ptr<Stage>> stages;  // by session id
+  std::set<std::string> recording;  // sessions whose recording is on (by the ledger)
+
+  // Disk writes of recordings, remuxes and snapshot encodes: never on a media worker or an
+  // HTTP thread. Joined by release().
+  std::unique_ptr<asio::thread_pool> background = std::make_unique<asio::thread_pool>(2);
+  ledger::Subscription subscription;
+  RecorderStats recorder_stats;
+  runtime::metrics::Counter* replays_published = nullptr;
+  runtime::metrics::Counter* snapshots_served = nullptr;
+  runtime::metrics::Counter* replay_requests = nullptr;
 
   runtime::metrics::Histogram* frame_to_part = nullptr;
   runtime::metrics::Histogram* part_age = nullptr;
@@ -57,5 +83,9 @@ struct StageService::Impl final : std::enable_shared_from_this<Impl>,
   std::array<RequestCounters, kRequestKinds> counters{};
   RequestCounters& counted(RequestKind k) { return counters[static_cast<std::size_t>(k)]; }
 };
+
+// Routes of replay.cpp and stage_page.cpp; registered before the live playback's catch-all.
+void register_replay_routes(const std::shared_ptr<StageService::Impl>& impl, gateway::Router& router);
+void register_page_routes(const std::shared_ptr<StageService::Impl>& impl, gateway::Router& router);
 
 }  // namespace omnicast::stage

@@ -44,6 +44,7 @@ TEST(AuditConsent, ADuoWhoseRecordingsFollowConsentIsOk) {
   d.room("rm_duo", rm::Leave{"bob", "requested"}, at(45));
   const auto restart = d.session("ss_duo", ss::StartRecording{{"alice"}}, at(50));
   const auto end = d.session("ss_duo", ss::End{"requested"}, at(95));  // recording.stop, live.off, ending
+  d.session("ss_duo", ss::PublishReplay{ss::ReplayReady{"md_replay", "md_playlist", 75'000, 38, 1'000'000}}, at(99));
   d.session("ss_duo", ss::Archive{"md_replay"}, at(100));
   ASSERT_EQ(go_live.size(), 2u);
   ASSERT_EQ(revoke.size(), 2u);

@@ -124,7 +124,7 @@ TEST_F(DumpTest, EachLineIsOneJsonObjectWithTheEnvelopeFieldsInOrder) {
   EXPECT_EQ(j["op_id"], "");
   EXPECT_EQ(j["client_id"], "cli-test");
   EXPECT_EQ(j["payload"], nlohmann::ordered_json::parse(
-                              R"({"mode":"duo","audience":"public","title":"duo","owner":"alice","device":"dev_a","room_id":"rm_1"})"));
+                              R"({"mode":"duo","audience":"public","title":"duo","owner":"alice","device":"dev_a","room_id":"rm_1","retention":"standard"})"));
   EXPECT_EQ(j["prev_hash"], std::string(64, '0'));
   const auto stored = ledger::decode_envelope(*ledger_.store().record(1));
   EXPECT_EQ(j["hash"], ledger::to_hex(stored.hash));

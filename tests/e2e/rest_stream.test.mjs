@@ -60,7 +60,8 @@ describe('stream@v1 over REST', () => {
           session_id: s.session_id, tenant: 'acme', mode, audience: 'members', title: `a ${mode}`,
           owner: 'alice', device, room_id: s.room_id, state: 'prepared', live: false, recording: false,
           consented: [], prepared_at: undefined, live_since: null, ended_at: null, end_reason: null,
-          replay_media_id: null, playback: undefined,
+          retention: 'standard', replay_media_id: null, replay_playlist_media_id: null, replay_duration_s: 0,
+          playback: undefined,
         },
       );
       near(g.prepared_at);

@@ -78,11 +78,48 @@ TEST(StreamSession, WalksTheWholeLifecycle) {
   EXPECT_FALSE(h.state.live);
   EXPECT_EQ(h.state.end_reason, "requested");
 
+  ASSERT_TRUE(h.run(PublishReplay{ReplayReady{"md_replay", "md_playlist", 12'345, 7, 999}}));
+  EXPECT_EQ(h.kinds(), K{"replay.ready"});
+  EXPECT_EQ(h.state.phase, Phase::ending);
+  EXPECT_EQ(h.state.replay_playlist_media_id, "md_playlist");
+  EXPECT_EQ(h.state.replay_duration_ms, 12'345);
+
   ASSERT_TRUE(h.run(Archive{"md_replay"}));
   EXPECT_EQ(h.kinds(), K{"stream.session.archived"});
   EXPECT_EQ(h.state.phase, Phase::archived);
   EXPECT_EQ(h.state.replay_media_id, "md_replay");
-  EXPECT_EQ(h.state.events, 8u);
+  EXPECT_EQ(h.state.events, 9u);
+}
+
+TEST(StreamSession, ReplayIsPublishedOnceWhileEnding) {
+  Harness h;
+  ASSERT_TRUE(h.run(prepare(Mode::stage)));
+  const ReplayReady ready{"md_r", "md_p", 1000, 1, 10};
+  ASSERT_FALSE(h.run(PublishReplay{ready}));
+  EXPECT_EQ(h.refusal.code, "illegal_transition") << "only while ending";
+  ASSERT_TRUE(h.run(End{}));
+  ASSERT_FALSE(h.run(PublishReplay{ReplayReady{"md r", "md_p", 1000, 1, 10}}));
+  EXPECT_EQ(h.refusal.code, "invalid_argument");
+  ASSERT_FALSE(h.run(PublishReplay{ReplayReady{"md_r", "md_p", -1, 1, 10}}));
+  EXPECT_EQ(h.refusal.code, "invalid_argument");
+  ASSERT_TRUE(h.run(PublishReplay{ready}));
+  ASSERT_TRUE(h.run(PublishReplay{ready}));
+  EXPECT_TRUE(h.last.empty()) << "a repeat after a crash appends nothing";
+  ASSERT_FALSE(h.run(PublishReplay{ReplayReady{"md_other", "md_p2", 1000, 1, 10}}));
+  EXPECT_EQ(h.refusal.code, "illegal_transition");
+  ASSERT_FALSE(h.run(Archive{"md_other"}));
+  EXPECT_EQ(h.refusal.code, "invalid_argument") << "the archive names the published replay";
+  ASSERT_FALSE(h.run(Archive{""}));
+  ASSERT_TRUE(h.run(Archive{"md_r"}));
+}
+
+TEST(StreamSession, PrepareCarriesTheRetentionOfWhatTheSessionProduces) {
+  Harness h;
+  auto p = prepare(Mode::stage);
+  p.retention = upload::Retention::archival;
+  ASSERT_TRUE(h.run(p));
+  EXPECT_EQ(h.state.retention, upload::Retention::archival);
+  EXPECT_EQ(std::get<Prepared>(h.last.at(0)).retention, upload::Retention::archival);
 }
 
 TEST(StreamSession, EndingFromPreparedOrPublishing) {
@@ -264,9 +301,11 @@ TEST(StreamSession, RecordingToggleAndItsRefusals) {
 
 TEST(StreamSession, EventsRoundTripThroughTheirPayloads) {
   const std::vector<Event> all{
-      Prepared{Mode::duo, Audience::private_, "t", "o", "d", "r"}, Publishing{true}, LiveOn{"rtmp"},
-      LiveOff{"x"}, RecordingStarted{{"a", "b"}}, RecordingStopped{"consent_revoked", "b"},
-      ConsentGiven{"a", "recording"}, ConsentRevoked{"a", "recording"}, Ending{"requested"}, Archived{"md_1"}};
+      Prepared{Mode::duo, Audience::private_, "t", "o", "d", "r", upload::Retention::ephemeral}, Publishing{true},
+      LiveOn{"rtmp"}, LiveOff{"x"}, RecordingStarted{{"a", "b"}}, RecordingStopped{"consent_revoked", "b"},
+      ConsentGiven{"a", "recording"}, ConsentRevoked{"a", "recording"}, Ending{"requested"},
+      ReplayReady{"md_1", "md_2", 61'000, 30, 123'456}, Archived{"md_1"}};
+  ASSERT_EQ(all.size(), std::variant_size_v<Event>);
   for (const auto& e : all) {
     auto draft = to_draft(e, "ss_1");
     auto back = from_payload<Event>(draft.kind, draft.kind_version, draft.payload);

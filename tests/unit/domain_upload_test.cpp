@@ -571,7 +571,8 @@ TEST(Upload, EveryEventRoundTripsAndNewerVersionsAreRefused) {
       Committed{kSha, 5, "md_t", 99},
       Rejected{"sha256_mismatch", 5, 5, kOtherSha, kSha},
       Expired{"abandoned"},
-      BlobDeleted{}};
+      BlobDeleted{},
+      Produced{"acme", "rm_1", "alice", "video/mp4", "replay", "ss_1", 5, kSha, Retention::archival, 7, 99}};
   std::set<std::string> kinds;
   for (const auto& e : all) {
     const auto d = to_draft(e, "md_1");
@@ -707,4 +708,63 @@ TEST(UploadProjection, LedgerFoldWithAndWithoutSnapshots) {
   EXPECT_EQ(ignored.events_replayed, 8u);
   EXPECT_EQ(ignored.projection.state(), full.projection.state());
   EXPECT_EQ(kSnapshotFormat, 3u);
+}
+
+// ---- media the node makes (replays, snapshots) ----------------------------------------------
+
+namespace {
+Produce produce(std::string source = "snapshot") {
+  return Produce{"md_1", "acme", "rm_1", "alice", "image/jpeg", std::move(source), "ss_1", 4096, kSha,
+                 Retention::ephemeral, kT0 - 5'000'000};
+}
+}  // namespace
+
+TEST(UploadProduced, EntersCommittedAtOnceWithItsRetention) {
+  Harness h;
+  ASSERT_TRUE(h.run(produce()));
+  ASSERT_EQ(h.last.size(), 1u);
+  const auto& e = std::get<Produced>(h.last[0]);
+  EXPECT_EQ(e.retain_until_us, kT0 + kEphemeralRetentionUs);
+  EXPECT_EQ(h.state.phase, Phase::committed);
+  EXPECT_EQ(h.state.source, "snapshot");
+  EXPECT_EQ(h.state.session_id, "ss_1");
+  EXPECT_EQ(h.state.received_bytes, 4096u);
+  EXPECT_EQ(h.state.received_sha256, kSha);
+  EXPECT_EQ(h.state.created_us, kT0 - 5'000'000) << "the blob's key date is when it was stored";
+  EXPECT_EQ(h.state.committed_us, kT0);
+  // Expires like any committed upload once its retention runs out.
+  h.now = kT0 + kEphemeralRetentionUs;
+  ASSERT_TRUE(h.run(Expire{"retention"}));
+  EXPECT_EQ(h.state.phase, Phase::expired);
+}
+
+TEST(UploadProduced, RepeatsAppendNothingAndBadInputIsRefused) {
+  Harness h;
+  ASSERT_TRUE(h.run(produce("replay")));
+  ASSERT_TRUE(h.run(produce("replay")));
+  EXPECT_TRUE(h.last.empty()) << "the same media again: a repeat after a crash";
+  auto other = produce("replay");
+  other.sha256 = kOtherSha;
+  EXPECT_EQ(h.refused(other), "illegal_transition");
+
+  Harness fresh;
+  auto bad = produce();
+  bad.source = "upload";
+  EXPECT_EQ(fresh.refused(bad), "invalid_argument");
+  bad = produce();
+  bad.sha256 = "nope";
+  EXPECT_EQ(fresh.refused(bad), "invalid_argument");
+  bad = produce();
+  bad.bytes = 0;
+  EXPECT_EQ(fresh.refused(bad), "invalid_argument");
+  bad = produce();
+  bad.session_id = "../x";
+  EXPECT_EQ(fresh.refused(bad), "invalid_argument");
+  bad = produce();
+  bad.mime = "jpeg";
+  EXPECT_EQ(fresh.refused(bad), "invalid_argument");
+
+  Harness presigned;
+  presigned.presigned();
+  EXPECT_EQ(presigned.refused(produce()), "illegal_transition") << "an upload's id is taken";
 }
