@@ -86,26 +86,6 @@ RangeParse parse_range_header(std::string_view h, std::uint64_t size, std::uint6
   return RangeParse::ok;
 }
 
-// The size and SHA-256 of a stored object, read once in constant memory.
-bool hash_stored(media::BlobStore& store, const media::BlobKey& key, media::AssembledBlob& out) {
-  std::error_code ec;
-  auto reader = store.open(key, ec);
-  if (!reader) return false;
-  ledger::Sha256 sha;
-  std::vector<char> buf(256 * 1024);
-  std::uint64_t at = 0;
-  while (at < reader->size()) {
-    std::size_t got = 0;
-    if (reader->read_at(at, buf.data(), buf.size(), got) || got == 0) return false;
-    sha.update(std::string_view(buf.data(), got));
-    at += got;
-  }
-  out.bytes = at;
-  out.sha256_hex = ledger::to_hex(sha.finish());
-  return true;
-}
-
-
 }  // namespace
 
 // ---- lookups -----------------------------------------------------------------------------------
@@ -241,7 +221,7 @@ asio::awaitable<Response> ControlPlane::Impl::media_commit(Call& c) {
                                         c.correlation_id());
         throw ApiException{{503, "unavailable", "the parts of " + id + " could not be assembled", nullptr, 0}};
       }
-      if (!hash_stored(d.blobs, key_of(s), assembled))
+      if (!media::hash_object(d.blobs, key_of(s), assembled))
         throw ApiException{{503, "unavailable", "the blob of " + id + " cannot be read", nullptr, 0}};
     }
     up::CompleteUpload complete{assembled.bytes, assembled.sha256_hex, n};

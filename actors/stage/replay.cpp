@@ -12,7 +12,6 @@
 #include "actors/gateway/file_source.hpp"
 #include "actors/gateway/http.hpp"
 #include "actors/stage/stage_service_impl.hpp"
-#include "ledger/hash.hpp"
 #include "media/recorder/mp4_remux.hpp"
 #include "media/recorder/recording.hpp"
 #include "media/recorder/vod_playlist.hpp"
@@ -70,26 +69,6 @@ std::error_code store_file(media::BlobStore& blobs, const media::BlobKey& key, c
   }, out);
 }
 
-// A blob stored by an earlier attempt (the node stopped before registering it): its size and hash.
-bool hash_existing(media::BlobStore& blobs, const media::BlobKey& key, control::ProducedBlob& out) {
-  std::error_code ec;
-  auto reader = blobs.open(key, ec);
-  if (!reader) return false;
-  ledger::Sha256 sha;
-  std::vector<char> buf(256 * 1024);
-  std::uint64_t at = 0;
-  while (at < reader->size()) {
-    std::size_t got = 0;
-    if (reader->read_at(at, buf.data(), buf.size(), got) || got == 0) return false;
-    sha.update(std::string_view(buf.data(), got));
-    at += got;
-  }
-  out.media_id = key.media_id;
-  out.bytes = at;
-  out.sha256 = ledger::to_hex(sha.finish());
-  return true;
-}
-
 }  // namespace
 
 void StageService::Impl::build_replay(control::ReplayRequest request, std::function<void(control::ReplayBuild)> done) {
@@ -130,7 +109,10 @@ control::ReplayBuild StageService::Impl::build_replay_now(const control::ReplayR
   }
 
   const media::BlobKey mp4_key{rq.tenant, rq.room_id, rq.mp4_media_id, rq.stored_us};
-  if (!hash_existing(d.blobs, mp4_key, out.mp4)) {
+  // A blob stored by an earlier attempt (the node stopped before registering it) is kept.
+  if (media::AssembledBlob stored; media::hash_object(d.blobs, mp4_key, stored)) {
+    out.mp4 = {rq.mp4_media_id, stored.bytes, stored.sha256_hex};
+  } else {
     const auto started = std::chrono::steady_clock::now();
     const auto tmp = dir / "replay.mp4.tmp";
     media::recorder::RemuxReport report;

@@ -60,4 +60,23 @@ class BitReader {
   const char* what_;
 };
 
+// The RBSP of an H.264 NAL unit (H.264 7.4.1): the bytes after its 1-byte header with every
+// emulation prevention byte (the 0x03 of 00 00 03) removed, written to `out` until `nal` ends or
+// `out` is full; returns how many bytes were written. A caller that reads only the start of a NAL
+// unit (a slice header's first syntax element) passes a small `out` and copies no more than that.
+inline std::size_t h264_rbsp(std::span<const std::uint8_t> nal, std::span<std::uint8_t> out) noexcept {
+  std::size_t n = 0;
+  int zeros = 0;
+  for (std::size_t i = 1; i < nal.size() && n < out.size(); ++i) {
+    const std::uint8_t b = nal[i];
+    if (zeros >= 2 && b == 0x03) {
+      zeros = 0;
+      continue;
+    }
+    zeros = b == 0 ? zeros + 1 : 0;
+    out[n++] = b;
+  }
+  return n;
+}
+
 }  // namespace omnicast::media::cmaf

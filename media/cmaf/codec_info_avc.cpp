@@ -15,21 +15,11 @@ constexpr std::uint32_t kMaxMacroblocksPerSide = 1024;
 
 [[noreturn]] void fail(const std::string& why) { throw CodecConfigError(why); }
 
-// The RBSP of a NAL unit: the payload after the header byte with every emulation prevention byte
-// (the 0x03 of 00 00 03) removed, H.264 7.4.1.
+// The RBSP of a NAL unit (h264_rbsp, bit_reader.hpp): the payload after the header byte with every
+// emulation prevention byte removed, H.264 7.4.1.
 std::vector<std::uint8_t> rbsp_of(std::span<const std::uint8_t> nal) {
-  std::vector<std::uint8_t> rbsp;
-  rbsp.reserve(nal.size());
-  int zeros = 0;
-  for (std::size_t i = 1; i < nal.size(); ++i) {
-    const std::uint8_t b = nal[i];
-    if (zeros >= 2 && b == 0x03) {
-      zeros = 0;
-      continue;
-    }
-    zeros = b == 0 ? zeros + 1 : 0;
-    rbsp.push_back(b);
-  }
+  std::vector<std::uint8_t> rbsp(nal.size());
+  rbsp.resize(h264_rbsp(nal, rbsp));
   return rbsp;
 }
 

@@ -123,6 +123,10 @@ class BlobStore {
   virtual std::error_code sweep_temp(std::int64_t cutoff_mtime_us, std::uint64_t& removed) = 0;
 };
 
+// The size and SHA-256 of a stored object, read once through open()/read_at() in constant
+// memory; false when it cannot be opened or read.
+bool hash_object(BlobStore& store, const BlobKey& key, AssembledBlob& out);
+
 // root = <data_dir>/media; created (mode 0750) if missing. The root itself may be a symlink;
 // nothing below it may be. Throws std::system_error if the root cannot be created or opened.
 std::unique_ptr<BlobStore> make_filesystem_store(std::filesystem::path root);

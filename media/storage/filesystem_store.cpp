@@ -16,9 +16,11 @@
 #include <cstring>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "media/storage/blob_store.hpp"
 #include "media/storage/layout.hpp"
+#include "media/storage/posix_io.hpp"
 #include "runtime/ids.hpp"
 
 namespace omnicast::media {
@@ -34,35 +36,13 @@ constexpr mode_t kFileMode = 0640;
 // in it (ENOENT); the writer then resolves the path again.
 constexpr int kRetries = 4;
 
+using posix::Fd;
+using posix::last_error;
+using posix::pread_full;
+using posix::pwrite_all;
 std::error_code sys_error(int e) { return {e, std::generic_category()}; }
-std::error_code last_error() { return sys_error(errno); }
 std::error_code error(std::errc e) { return std::make_error_code(e); }
 bool is_enoent(const std::error_code& ec) { return ec == std::errc::no_such_file_or_directory; }
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const noexcept { return fd_; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 std::int64_t mtime_us(const struct stat& st) noexcept {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000 + st.st_mtim.tv_nsec / 1000;
@@ -127,36 +107,6 @@ class Sha256 {
 };
 
 // ---- I/O --------------------------------------------------------------------------------------
-
-std::error_code pwrite_all(int fd, const std::byte* p, std::size_t n, std::uint64_t off) {
-  while (n > 0) {
-    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    if (w == 0) return error(std::errc::io_error);
-    p += w;
-    n -= static_cast<std::size_t>(w);
-    off += static_cast<std::uint64_t>(w);
-  }
-  return {};
-}
-
-// Reads until n bytes or the end of the file.
-std::error_code pread_full(int fd, std::byte* p, std::size_t n, std::uint64_t off, std::size_t& got) {
-  got = 0;
-  while (got < n) {
-    const ssize_t r = ::pread(fd, p + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    if (r == 0) break;
-    got += static_cast<std::size_t>(r);
-  }
-  return {};
-}
 
 // Opens the subdirectory `name` of `parent` (creating it when asked, then fsyncing the parent so
 // the new entry is durable). O_NOFOLLOW | O_DIRECTORY: a symlink or a file there is an error.
@@ -725,6 +675,26 @@ class FsBlobStore final : public BlobStore {
 };
 
 }  // namespace
+
+bool hash_object(BlobStore& store, const BlobKey& key, AssembledBlob& out) {
+  std::error_code ec;
+  auto reader = store.open(key, ec);
+  if (!reader) return false;
+  Sha256 sha;
+  std::vector<char> buf(kCopyBuffer);
+  std::uint64_t at = 0;
+  while (at < reader->size()) {
+    std::size_t got = 0;
+    if (reader->read_at(at, buf.data(), buf.size(), got) || got == 0) return false;
+    sha.update(buf.data(), got);
+    at += got;
+  }
+  Digest digest;
+  if (!sha.peek(digest)) return false;
+  out.bytes = at;
+  out.sha256_hex = hex(digest);
+  return true;
+}
 
 std::unique_ptr<BlobStore> make_filesystem_store(std::filesystem::path root, std::error_code& ec) {
   ec.clear();

@@ -260,8 +260,10 @@ TEST_F(ThumbnailHostileTest, PicturesAboveTheLimitAreRefusedBeforeDecoding) {
                  "the picture is 8208x1088 (avcC's SPS), above the 8192x8192 limit");
   expect_refused(avcc_of(baseline_sps(1920, 16384), pps), small()->keyframe,
                  "the picture is 1920x16384 (avcC's SPS), above the 8192x8192 limit");
-  // A size beyond what any level allows is reported as such.
-  expect_refused(avcc_of(baseline_sps(16384 + 16, 64), pps), small()->keyframe, "above 16384 pixels a side");
+  // A size beyond what any level allows (above 16384 pixels a side) is refused as out of range by
+  // media/cmaf's SPS parser.
+  expect_refused(avcc_of(baseline_sps(16384 + 16, 64), pps), small()->keyframe,
+                 "the avcC's SPS does not parse: SPS: pic_width_in_mbs_minus1 out of range");
   // The same SPS sent in band, in the keyframe, after a valid avcC.
   Bytes kf = with_length(baseline_sps(8192, 8192 + 16));
   kf.insert(kf.end(), small()->keyframe.begin(), small()->keyframe.end());
