@@ -258,6 +258,15 @@ describe('stage: recording, replay, snapshots', () => {
       assert.ok(await meanLuma(png) > 30, 'the live picture in the page is not black');
       await page.waitForFunction(() => window.omnicastStage.latency > 0, null, { timeout: 15000 });
       assert.ok(await page.locator('#latency').isVisible(), 'the page shows the live latency');
+      // The publisher drops and comes back (within the grace period): the page plays on by itself.
+      pub.kill();
+      await sleep(1500);
+      pub = publish(s.ingest.url, { seconds: 90 });
+      await untilState(api, s, 'live');
+      const t1 = await page.evaluate(() => document.querySelector('video').currentTime);
+      await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 3, t1, { timeout: 30000 });
+      assert.equal(await page.evaluate(() => window.omnicastStage.state), 'live');
+
       await waitFor('4 recorded segments', async () => recordedSegments(s) >= 4, { timeoutMs: 30000, intervalMs: 250 });
       pub.kill();
       pub = null;
