@@ -204,6 +204,9 @@ void Stage::end(const std::string& reason) {
 void Stage::release() {
   grace_.reset();
   stream_->drop_waiters();
+  // Its strand belongs to the service's background pool, which goes before the media workers'
+  // queues (that may still hold this stage); the pool's own tasks keep what they need.
+  recorder_.reset();
 }
 
 }  // namespace omnicast::stage

@@ -70,10 +70,13 @@ class Stage : public std::enable_shared_from_this<Stage>, private media::cmaf::P
   // go_live committed after media had started flowing (the publisher came first): say so again.
   void announce_if_flowing();
   // The session's recording flag, as the ledger says (stream.recording.start/stop). Worker thread.
-  void set_recording(bool on) { recorder_->set_recording(on); }
+  void set_recording(bool on) {
+    if (recorder_) recorder_->set_recording(on);
+  }
   // `then` runs on the background pool once everything recorded so far is on disk (the open
   // segment included, cut where it is). Worker thread.
   void after_recorded(std::function<void()> then) {
+    if (!recorder_) return then();
     recorder_->flush();
     recorder_->after_written(std::move(then));
   }
