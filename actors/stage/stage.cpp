@@ -62,7 +62,7 @@ Stage::Stage(Setup setup, asio::io_context& worker)
       packager_(packager_config(*setup_.config), *this),
       grace_(std::make_unique<asio::steady_timer>(worker)),
       recorder_(std::make_shared<StageRecorder>(setup_.session_id, setup_.recording_dir, setup_.background,
-                                                *setup_.recorder_stats)) {}
+                                                setup_.recorder_stats)) {}
 
 std::shared_ptr<ingest::Publisher> Stage::attach(std::string remote) {
   auto log = runtime::logger("stage");
@@ -204,8 +204,8 @@ void Stage::end(const std::string& reason) {
 void Stage::release() {
   grace_.reset();
   stream_->drop_waiters();
-  // Its strand belongs to the service's background pool, which goes before the media workers'
-  // queues (that may still hold this stage); the pool's own tasks keep what they need.
+  // The recorder shares the service's background pool: let go of it here, on the thread that
+  // shuts down, not whenever a media worker's queue that still holds this stage is destroyed.
   recorder_.reset();
 }
 

@@ -47,8 +47,8 @@ class Stage : public std::enable_shared_from_this<Stage>, private media::cmaf::P
     StageEvents* events = nullptr;
     runtime::metrics::Histogram* frame_to_part = nullptr;  // seconds from a frame's arrival to its part
     std::filesystem::path recording_dir;                   // <data_dir>/recordings/<session id>
-    asio::any_io_executor background;                      // disk writes, remuxes, snapshots
-    RecorderStats* recorder_stats = nullptr;
+    std::shared_ptr<asio::thread_pool> background;         // disk writes, remuxes, snapshots
+    std::shared_ptr<RecorderStats> recorder_stats;
   };
   Stage(Setup setup, asio::io_context& worker);
 

@@ -7,9 +7,14 @@
 
 namespace omnicast::stage {
 
-StageRecorder::StageRecorder(std::string session_id, std::filesystem::path dir, asio::any_io_executor background,
-                             RecorderStats& stats)
-    : session_id_(std::move(session_id)), dir_(std::move(dir)), strand_(asio::make_strand(background)), stats_(stats) {}
+StageRecorder::StageRecorder(std::string session_id, std::filesystem::path dir,
+                             std::shared_ptr<asio::thread_pool> background, std::shared_ptr<RecorderStats> stats)
+    : session_id_(std::move(session_id)),
+      dir_(std::move(dir)),
+      pool_(std::move(background)),
+      stats_holder_(std::move(stats)),
+      stats_(*stats_holder_),
+      strand_(asio::make_strand(pool_->get_executor())) {}
 
 StageRecorder::~StageRecorder() {
   if (on_) stats_.active.fetch_sub(1, std::memory_order_relaxed);

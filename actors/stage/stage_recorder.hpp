@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "media/cmaf/packager.hpp"
 #include "runtime/asio.hpp"
 
@@ -38,8 +40,10 @@ class StageRecorder : public std::enable_shared_from_this<StageRecorder> {
   // The disk may fall this far behind (all recorders together) before segments are dropped.
   static constexpr std::uint64_t kMaxPendingBytes = 64ull << 20;
 
-  StageRecorder(std::string session_id, std::filesystem::path dir, asio::any_io_executor background,
-                RecorderStats& stats);
+  // Holds the pool and the stats: a stage may outlive the service that made it (a handler still
+  // queued on a media worker at shutdown), and a strand must not outlive its pool.
+  StageRecorder(std::string session_id, std::filesystem::path dir, std::shared_ptr<asio::thread_pool> background,
+                std::shared_ptr<RecorderStats> stats);
   ~StageRecorder();
 
   // ---- the stage's worker thread ----
@@ -57,8 +61,10 @@ class StageRecorder : public std::enable_shared_from_this<StageRecorder> {
 
   std::string session_id_;
   std::filesystem::path dir_;
-  asio::strand<asio::any_io_executor> strand_;
+  std::shared_ptr<asio::thread_pool> pool_;  // before strand_: it goes after it
+  std::shared_ptr<RecorderStats> stats_holder_;
   RecorderStats& stats_;
+  asio::strand<asio::thread_pool::executor_type> strand_;
 
   // worker thread
   bool on_ = false;

@@ -44,7 +44,7 @@ std::shared_ptr<Stage> StageService::Impl::find_or_create(const std::string& ses
   auto& slot = stages[session_id];
   if (!slot) {
     Stage::Setup setup{session_id,          tenant, audience, &config, &d.clock, this, frame_to_part,
-                       recording_dir(session_id), background->get_executor(), &recorder_stats};
+                       recording_dir(session_id), background, recorder_stats};
     slot = std::make_shared<Stage>(std::move(setup), d.system.media_worker_for(session_id).io());
     if (recording.count(session_id)) asio::post(slot->worker(), [stage = slot] { stage->set_recording(true); });
   }
@@ -219,7 +219,7 @@ void StageService::Impl::register_metrics() {
   auto recorder_stat = [self](auto member, bool counter, const char* name, const char* help) {
     return std::make_tuple(name, help, counter, [self, member] {
       auto s = self.lock();
-      return s ? static_cast<double>((s->recorder_stats.*member).load()) : 0.0;
+      return s ? static_cast<double>(((*s->recorder_stats).*member).load()) : 0.0;
     });
   };
   for (auto [name, help, counter, fn] :

@@ -65,9 +65,9 @@ struct StageService::Impl final : std::enable_shared_from_this<Impl>,
 
   // Disk writes of recordings, remuxes and snapshot encodes: never on a media worker or an
   // HTTP thread. Joined by release().
-  std::unique_ptr<asio::thread_pool> background = std::make_unique<asio::thread_pool>(2);
+  std::shared_ptr<asio::thread_pool> background = std::make_shared<asio::thread_pool>(2);
   ledger::Subscription subscription;
-  RecorderStats recorder_stats;
+  std::shared_ptr<RecorderStats> recorder_stats = std::make_shared<RecorderStats>();
   runtime::metrics::Counter* replays_published = nullptr;
   runtime::metrics::Counter* snapshots_served = nullptr;
   runtime::metrics::Counter* replay_requests = nullptr;
