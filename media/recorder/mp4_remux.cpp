@@ -32,6 +32,8 @@ constexpr int kIoBufferSize = 64 * 1024;
 // Inside a run the packager's timeline never jumps forward by more than 1 s (it takes longer
 // jumps out); a longer jump means a break the manifest did not mark, closed like a marked one.
 constexpr std::int64_t kMaxGapUs = 2'000'000;
+// AV_TIME_BASE_Q without its C compound literal (clang refuses those in C++).
+constexpr AVRational kMicroseconds{1, AV_TIME_BASE};
 // Bounds what the first run holds back while waiting for every track's first packet (a track
 // declared in the init may never have one).
 constexpr std::size_t kMaxHeldPackets = 512;
@@ -283,7 +285,7 @@ void Remuxer::begin_run(Track& t, const AVPacket* first) {
   t.in_run = true;
   t.run_packets = 0;
   t.shift = std::max<std::int64_t>(0, first->pts - first->dts);
-  t.offset = av_rescale_q(run_offset_us_, AV_TIME_BASE_Q, t.time_base);
+  t.offset = av_rescale_q(run_offset_us_, kMicroseconds, t.time_base);
   const std::int64_t dts = first->dts - t.shift + t.offset;
   const std::int64_t pts = first->pts - t.shift + t.offset;
   if (t.any && dts < t.end) t.offset += t.end - dts;  // rounding (or a late track): no overlap
@@ -293,7 +295,7 @@ void Remuxer::begin_run(Track& t, const AVPacket* first) {
 void Remuxer::retime(Track& t, AVPacket* pkt) {
   if (!t.in_run) begin_run(t, pkt);
   std::int64_t dts = pkt->dts - t.shift + t.offset;
-  if (t.any && (dts <= t.last_dts || dts > t.end + av_rescale_q(kMaxGapUs, AV_TIME_BASE_Q, t.time_base))) {
+  if (t.any && (dts <= t.last_dts || dts > t.end + av_rescale_q(kMaxGapUs, kMicroseconds, t.time_base))) {
     const std::int64_t target = std::max(t.end, t.last_dts + 1);
     t.offset += target - dts;
     dts = target;
@@ -336,7 +338,7 @@ std::error_code Remuxer::release_held() {
   }
   std::int64_t origin_us = INT64_MAX;  // the run's earliest (shift-corrected) presentation time
   for (std::size_t i = 0; i < tracks_.size(); ++i) {
-    if (first[i]) origin_us = std::min(origin_us, av_rescale_q(std::min(first[i]->pts, first[i]->dts), tracks_[i].time_base, AV_TIME_BASE_Q));
+    if (first[i]) origin_us = std::min(origin_us, av_rescale_q(std::min(first[i]->pts, first[i]->dts), tracks_[i].time_base, kMicroseconds));
   }
   if (origin_us == INT64_MAX) origin_us = 0;
   std::int64_t start_us = 0;  // where the origin goes on the output timeline
@@ -344,8 +346,8 @@ std::error_code Remuxer::release_held() {
     const Track& t = tracks_[i];
     if (!first[i] || !t.any) continue;
     const std::int64_t shift = std::max<std::int64_t>(0, first[i]->pts - first[i]->dts);
-    const std::int64_t first_dts_us = av_rescale_q(first[i]->dts - shift, t.time_base, AV_TIME_BASE_Q);
-    start_us = std::max(start_us, av_rescale_q(t.end, t.time_base, AV_TIME_BASE_Q) - (first_dts_us - origin_us));
+    const std::int64_t first_dts_us = av_rescale_q(first[i]->dts - shift, t.time_base, kMicroseconds);
+    start_us = std::max(start_us, av_rescale_q(t.end, t.time_base, kMicroseconds) - (first_dts_us - origin_us));
   }
   run_offset_us_ = start_us - origin_us;
   holding_ = false;
