@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <string>
+
+#include "runtime/posix_io.hpp"
 
 namespace omnicast::gateway {
 
@@ -14,23 +17,18 @@ namespace {
 
 class FileSource final : public BodySource {
  public:
-  FileSource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  ~FileSource() override { ::close(fd_); }
+  FileSource(runtime::posix::Fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   std::uint64_t size() const noexcept override { return size_; }
   bool read(char* out, std::size_t n, std::size_t& got) override {
-    got = 0;
-    while (got < n && at_ < size_) {
-      const auto r = ::pread(fd_, out + got, n - got, static_cast<off_t>(at_));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;  // an error, or the file shrank under us
-      got += static_cast<std::size_t>(r);
-      at_ += static_cast<std::uint64_t>(r);
-    }
+    // An error, or the file shrank under us, ends the body.
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(n, size_ - at_));
+    if (runtime::posix::pread_full(fd_.get(), out, want, at_, got) || got < want) return false;
+    at_ += got;
     return true;
   }
 
  private:
-  int fd_;
+  runtime::posix::Fd fd_;
   std::uint64_t size_;
   std::uint64_t at_ = 0;
 };
@@ -38,19 +36,18 @@ class FileSource final : public BodySource {
 }  // namespace
 
 std::shared_ptr<BodySource> open_file_source(const std::filesystem::path& file, std::error_code& ec) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    ec.assign(errno, std::generic_category());
+  runtime::posix::Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    ec = runtime::posix::last_error();
     return nullptr;
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     ec = std::make_error_code(std::errc::no_such_file_or_directory);
-    ::close(fd);
     return nullptr;
   }
   ec.clear();
-  return std::make_shared<FileSource>(fd, static_cast<std::uint64_t>(st.st_size));
+  return std::make_shared<FileSource>(std::move(fd), static_cast<std::uint64_t>(st.st_size));
 }
 
 std::string_view web_content_type(const std::filesystem::path& file) {

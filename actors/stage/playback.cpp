@@ -57,17 +57,6 @@ std::string cache_control(const Stage& stage, std::string_view rest) {
   return std::string(stage.audience() == domain::Audience::public_ ? "public, " : "private, ") + std::string(rest);
 }
 
-gateway::HttpResponse with_cors(gateway::HttpResponse r) {
-  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  return r;
-}
-
-gateway::HttpResponse error(unsigned status, std::string_view code, std::string_view message, const std::string& corr) {
-  auto r = gateway::error_response(status, code, message, corr);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return with_cors(std::move(r));
-}
-
 gateway::HttpResponse playlist(std::string text, std::string cache) {
   gateway::HttpResponse r;
   r.content_type = kPlaylistType;
@@ -115,7 +104,7 @@ void answer_when(StageService::Impl& impl, const std::shared_ptr<hls::LiveStream
   w->timer.async_wait([w, reply, observe, corr = std::move(corr)](boost::system::error_code ec) {
     if (ec || !w->stream->cancel(w->id) || w->done.exchange(true)) return;
     observe();
-    (*reply)(error(503, "stage_stalled", "the media asked for was not published in time", corr));
+    (*reply)(stage_error(503, "stage_stalled", "the media asked for was not published in time", corr));
   });
 }
 
@@ -126,6 +115,33 @@ std::chrono::milliseconds blocking_timeout(const hls::Snapshot& snap) {
 
 }  // namespace
 
+gateway::HttpResponse with_cors(gateway::HttpResponse r) {
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  return r;
+}
+
+gateway::HttpResponse stage_error(unsigned status, std::string_view code, std::string_view message,
+                                  const std::string& correlation_id) {
+  auto r = gateway::error_response(status, code, message, correlation_id);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return with_cors(std::move(r));
+}
+
+std::optional<gateway::HttpResponse> admit_playback(StageService::Impl& impl, const std::string& session_id,
+                                                    domain::Audience audience, const gateway::HttpRequest& req,
+                                                    std::string& uri_query) {
+  uri_query.clear();
+  if (audience == domain::Audience::public_) return std::nullopt;
+  const auto q = runtime::parse_query(req.query);
+  if (!q.count("exp") || !q.count("sig"))
+    return stage_error(401, "unauthenticated", "this stage's playback needs its signed URL (exp and sig; stream.get gives one)",
+                       req.correlation_id);
+  if (!impl.d.control.verify_playback(session_id, q))
+    return stage_error(403, "forbidden", "the playback signature is wrong or has expired", req.correlation_id);
+  uri_query = "?exp=" + runtime::percent_encode(q.at("exp")) + "&sig=" + runtime::percent_encode(q.at("sig"));
+  return std::nullopt;
+}
+
 void StageService::register_routes(gateway::Router& router) {
   auto impl = impl_;
   register_page_routes(impl, router);
@@ -135,26 +151,18 @@ void StageService::register_routes(gateway::Router& router) {
     const auto& file = req.params.at("file");
     const auto corr = req.correlation_id;
     auto stage = impl->find(sid);
-    if (!stage) return respond(error(404, "not_found", "no stage with media for session " + sid, corr));
+    if (!stage) return respond(stage_error(404, "not_found", "no stage with media for session " + sid, corr));
 
-    // Non-public stages: the signed query on every URL, and carried on into every URI we list.
     std::string uri_query;
-    if (stage->audience() != domain::Audience::public_) {
-      const auto q = runtime::parse_query(req.query);
-      if (!q.count("exp") || !q.count("sig"))
-        return respond(error(401, "unauthenticated",
-                             "this stage's playback needs its signed URL (exp and sig; stream.get gives one)", corr));
-      if (!impl->d.control.verify_playback(sid, q))
-        return respond(error(403, "forbidden", "the playback signature is wrong or has expired", corr));
-      uri_query = "?exp=" + runtime::percent_encode(q.at("exp")) + "&sig=" + runtime::percent_encode(q.at("sig"));
-    }
+    if (auto refused = admit_playback(*impl, sid, stage->audience(), req, uri_query))
+      return respond(std::move(*refused));
     const auto stream = stage->stream();
 
     if (file == "index.m3u8") {
       impl->counted(RequestKind::multivariant).served->inc();
       auto render = [stage, uri_query, corr](const Snap& snap) {
         auto text = hls::render_multivariant_playlist(*snap, kMediaPlaylist, uri_query);
-        if (!text) return error(404, "not_found", "the stage ended before any media arrived", corr);
+        if (!text) return stage_error(404, "not_found", "the stage ended before any media arrived", corr);
         return playlist(std::move(*text), cache_control(*stage, "max-age=2"));
       };
       const auto now = stream->current();
@@ -166,7 +174,7 @@ void StageService::register_routes(gateway::Router& router) {
     if (file == kMediaPlaylist) {
       impl->counted(RequestKind::playlist).served->inc();
       const auto parsed = hls::parse_playlist_query(req.query);
-      if (!parsed.ok()) return respond(error(400, "invalid_argument", parsed.error, corr));
+      if (!parsed.ok()) return respond(stage_error(400, "invalid_argument", parsed.error, corr));
       const auto query = parsed.query;
       const bool blocking = query.msn.has_value();
       auto render = [stage, uri_query, query, blocking](const Snap& snap) {
@@ -178,14 +186,14 @@ void StageService::register_routes(gateway::Router& router) {
       const auto now = stream->current();
       const auto decision = hls::decide_playlist_reload(*now, query);
       if (decision.verdict == hls::ReloadVerdict::bad_request)
-        return respond(error(400, "invalid_argument", decision.reason, corr));
+        return respond(stage_error(400, "invalid_argument", decision.reason, corr));
       if (decision.verdict == hls::ReloadVerdict::ready) return respond(render(now));
       return answer_when(*impl, stream, decision.want, blocking_timeout(*now), RequestKind::playlist, render,
                          std::move(respond), corr);
     }
 
     const auto name = hls::parse_resource_name(file);
-    if (!name) return respond(error(404, "not_found", "no such resource: " + file, corr));
+    if (!name) return respond(stage_error(404, "not_found", "no such resource: " + file, corr));
     const auto kind = name->kind == hls::ResourceName::Kind::init      ? RequestKind::init
                       : name->kind == hls::ResourceName::Kind::segment ? RequestKind::segment
                                                                        : RequestKind::part;
@@ -193,8 +201,8 @@ void StageService::register_routes(gateway::Router& router) {
     auto answer = [impl, stage, name = *name, corr, file](const Snap& snap) {
       auto found = hls::lookup_resource(*snap, name);
       if (found.verdict == hls::ResourceVerdict::gone)
-        return error(404, "not_found", file + " has left the live window", corr);
-      if (found.verdict != hls::ResourceVerdict::found) return error(404, "not_found", "no such resource: " + file, corr);
+        return stage_error(404, "not_found", file + " has left the live window", corr);
+      if (found.verdict != hls::ResourceVerdict::found) return stage_error(404, "not_found", "no such resource: " + file, corr);
       if (name.kind != hls::ResourceName::Kind::init) {
         if (const auto* seg = snap->find_segment(name.msn)) {
           std::int64_t end_us = 0;

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <span>
 
 #include "actors/gateway/file_source.hpp"
 #include "actors/gateway/http.hpp"
@@ -18,7 +19,6 @@
 #include "media/storage/blob_store.hpp"
 #include "media/thumbnail/thumbnail.hpp"
 #include "runtime/log.hpp"
-#include "runtime/uri.hpp"
 
 namespace omnicast::stage {
 
@@ -47,12 +47,12 @@ std::error_code store_blob(media::BlobStore& blobs, const media::BlobKey& key, R
   return writer->finish();
 }
 
-std::error_code store_text(media::BlobStore& blobs, const media::BlobKey& key, const std::string& text,
-                           control::ProducedBlob& out) {
+std::error_code store_bytes(media::BlobStore& blobs, const media::BlobKey& key, std::span<const std::uint8_t> bytes,
+                            control::ProducedBlob& out) {
   std::size_t at = 0;
   return store_blob(blobs, key, [&](char* b, std::size_t n, std::size_t& got) {
-    got = std::min(n, text.size() - at);
-    std::memcpy(b, text.data() + at, got);
+    got = std::min(n, bytes.size() - at);
+    std::memcpy(b, bytes.data() + at, got);
     at += got;
     return std::error_code{};
   }, out);
@@ -103,7 +103,8 @@ control::ReplayBuild StageService::Impl::build_replay_now(const control::ReplayR
   // get_link URL too (public stages); the replay route renders its own with relative URIs.
   const media::BlobKey playlist_key{rq.tenant, rq.room_id, rq.playlist_media_id, rq.stored_us};
   const auto text = media::recorder::render_vod_playlist(index, {"/v1/stage/" + rq.session_id + "/replay/", ""});
-  if ((ec = store_text(d.blobs, playlist_key, text, out.playlist))) {
+  const std::span playlist_bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  if ((ec = store_bytes(d.blobs, playlist_key, playlist_bytes, out.playlist))) {
     out.failure = unavailable("the replay playlist of session " + rq.session_id + " cannot be stored: " + ec.message());
     return out;
   }
@@ -163,15 +164,7 @@ void StageService::Impl::snapshot(control::SnapshotRequest request, std::functio
         return done(std::move(r));
       }
       const media::BlobKey key{request.tenant, request.room_id, request.media_id, request.stored_us};
-      std::size_t at = 0;
-      const auto& bytes = jpeg->bytes;
-      auto ec = store_blob(self->d.blobs, key, [&](char* b, std::size_t n, std::size_t& got) {
-        got = std::min(n, bytes.size() - at);
-        std::memcpy(b, bytes.data() + at, got);
-        at += got;
-        return std::error_code{};
-      }, r.jpeg);
-      if (ec) {
+      if (auto ec = store_bytes(self->d.blobs, key, jpeg->bytes, r.jpeg)) {
         r.refusal = unavailable("the snapshot cannot be stored: " + ec.message());
         return done(std::move(r));
       }
@@ -189,13 +182,6 @@ void StageService::Impl::snapshot(control::SnapshotRequest request, std::functio
 // ---- VOD playback of a replay -------------------------------------------------------------------
 
 namespace {
-
-gateway::HttpResponse vod_error(unsigned status, std::string_view code, std::string_view message, const std::string& corr) {
-  auto r = gateway::error_response(status, code, message, corr);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  return r;
-}
 
 // "init-<k>.mp4" or "seg-<n>.m4s" with a number the index holds.
 bool in_index(const media::recorder::RecordingIndex& index, const std::string& file) {
@@ -216,6 +202,27 @@ bool in_index(const media::recorder::RecordingIndex& index, const std::string& f
 
 }  // namespace
 
+std::shared_ptr<const media::recorder::RecordingIndex> StageService::Impl::replay_index(const std::string& session_id) {
+  constexpr std::size_t kCached = 64;
+  {
+    std::lock_guard lock(mu);
+    if (auto it = replay_indexes.find(session_id); it != replay_indexes.end()) return it->second;
+  }
+  std::error_code ec;
+  auto index = std::make_shared<const media::recorder::RecordingIndex>(
+      media::recorder::read_recording(recording_dir(session_id), ec));
+  if (ec || index->segments.empty()) return nullptr;
+  std::lock_guard lock(mu);
+  if (replay_indexes.emplace(session_id, index).second) {
+    replay_index_order.push_back(session_id);
+    if (replay_index_order.size() > kCached) {
+      replay_indexes.erase(replay_index_order.front());
+      replay_index_order.pop_front();
+    }
+  }
+  return index;
+}
+
 void register_replay_routes(const std::shared_ptr<StageService::Impl>& impl, gateway::Router& router) {
   // Who may play: the playlist media must still be held; non-public stages need the signed query
   // (the same one as live playback), which is carried on into every URI.
@@ -223,51 +230,38 @@ void register_replay_routes(const std::shared_ptr<StageService::Impl>& impl, gat
     const auto& sid = req.params.at("session_id");
     impl->replay_requests->inc();
     const auto replay = runtime::is_valid_id(sid) ? impl->d.control.replay_playback(sid) : std::nullopt;
-    if (!replay) return vod_error(404, "not_found", "session " + sid + " has no replay", req.correlation_id);
-    if (replay->audience != domain::Audience::public_) {
-      const auto q = runtime::parse_query(req.query);
-      if (!q.count("exp") || !q.count("sig"))
-        return vod_error(401, "unauthenticated", "this replay needs its signed URL (exp and sig; stream.get gives one)",
-                         req.correlation_id);
-      if (!impl->d.control.verify_playback(sid, q))
-        return vod_error(403, "forbidden", "the playback signature is wrong or has expired", req.correlation_id);
-      uri_query = "?exp=" + runtime::percent_encode(q.at("exp")) + "&sig=" + runtime::percent_encode(q.at("sig"));
-    }
-    return std::nullopt;
+    if (!replay) return stage_error(404, "not_found", "session " + sid + " has no replay", req.correlation_id);
+    return admit_playback(*impl, sid, replay->audience, req, uri_query);
   };
 
   router.add("GET", "/v1/stage/{session_id}/replay.m3u8", [impl, admit](gateway::HttpRequest& req, gateway::Respond respond) {
     std::string uri_query;
     if (auto refused = admit(req, uri_query)) return respond(std::move(*refused));
-    std::error_code ec;
-    const auto index = media::recorder::read_recording(impl->recording_dir(req.params.at("session_id")), ec);
-    if (ec || index.segments.empty())
-      return respond(vod_error(503, "unavailable", "the recording cannot be read", req.correlation_id));
+    const auto index = impl->replay_index(req.params.at("session_id"));
+    if (!index) return respond(stage_error(503, "unavailable", "the recording cannot be read", req.correlation_id));
     gateway::HttpResponse r;
     r.content_type = "application/vnd.apple.mpegurl";
-    r.body = media::recorder::render_vod_playlist(index, {"replay/", uri_query});
+    r.body = media::recorder::render_vod_playlist(*index, {"replay/", uri_query});
     r.headers.emplace_back("Cache-Control", "private, max-age=60");
-    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-    respond(std::move(r));
+    respond(with_cors(std::move(r)));
   });
 
   router.add("GET", "/v1/stage/{session_id}/replay/{file}", [impl, admit](gateway::HttpRequest& req, gateway::Respond respond) {
     std::string uri_query;
     if (auto refused = admit(req, uri_query)) return respond(std::move(*refused));
     const auto& file = req.params.at("file");
-    const auto dir = impl->recording_dir(req.params.at("session_id"));
+    const auto& sid = req.params.at("session_id");
+    const auto index = impl->replay_index(sid);
+    if (!index || !in_index(*index, file))
+      return respond(stage_error(404, "not_found", "no such resource in the replay: " + file, req.correlation_id));
     std::error_code ec;
-    const auto index = media::recorder::read_recording(dir, ec);
-    if (ec || !in_index(index, file))
-      return respond(vod_error(404, "not_found", "no such resource in the replay: " + file, req.correlation_id));
-    auto source = gateway::open_file_source(dir / file, ec);
-    if (!source) return respond(vod_error(503, "unavailable", "the recording cannot be read", req.correlation_id));
+    auto source = gateway::open_file_source(impl->recording_dir(sid) / file, ec);
+    if (!source) return respond(stage_error(503, "unavailable", "the recording cannot be read", req.correlation_id));
     gateway::HttpResponse r;
     r.content_type = std::string(gateway::web_content_type(file));
     r.source = std::move(source);
     r.headers.emplace_back("Cache-Control", "private, max-age=31536000, immutable");
-    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-    respond(std::move(r));
+    respond(with_cors(std::move(r)));
   });
 }
 

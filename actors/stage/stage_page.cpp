@@ -15,17 +15,10 @@ namespace {
 
 using Phase = domain::stream_session::Phase;
 
-gateway::HttpResponse page_error(unsigned status, std::string_view code, std::string_view message, const std::string& corr) {
-  auto r = gateway::error_response(status, code, message, corr);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  return r;
-}
-
 gateway::HttpResponse serve_file(const std::filesystem::path& file, std::string cache, const std::string& corr) {
   std::error_code ec;
   auto source = gateway::open_file_source(file, ec);
-  if (!source) return page_error(404, "not_found", "no such file: " + file.filename().string(), corr);
+  if (!source) return stage_error(404, "not_found", "no such file: " + file.filename().string(), corr);
   gateway::HttpResponse r;
   r.content_type = std::string(gateway::web_content_type(file));
   r.source = std::move(source);
@@ -48,9 +41,9 @@ void register_page_routes(const std::shared_ptr<StageService::Impl>& impl, gatew
     const auto& user = req.params.at("user");
     const auto tenant = req.query_param("tenant").value_or(impl->config.page_tenant);
     if (!runtime::is_valid_id(user))
-      return respond(page_error(400, "invalid_argument", "'" + user + "' is not a user id", req.correlation_id));
+      return respond(stage_error(400, "invalid_argument", "'" + user + "' is not a user id", req.correlation_id));
     if (!control::Tenants::valid_tenant_id(tenant))
-      return respond(page_error(400, "invalid_argument", "'" + tenant + "' is not a tenant id", req.correlation_id));
+      return respond(stage_error(400, "invalid_argument", "'" + tenant + "' is not a tenant id", req.correlation_id));
     nlohmann::json body = {{"user", user}, {"tenant", tenant}, {"state", "offline"}};
     if (const auto found = impl->d.control.stage_of_user(tenant, user)) {
       const auto& sid = found->session_id;
@@ -70,13 +63,12 @@ void register_page_routes(const std::shared_ptr<StageService::Impl>& impl, gatew
     }
     auto r = gateway::json_response(200, body.dump());
     r.headers.emplace_back("Cache-Control", "no-store");
-    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-    respond(std::move(r));
+    respond(with_cors(std::move(r)));
   });
 
   router.add("GET", "/@{user}", [impl](gateway::HttpRequest& req, gateway::Respond respond) {
     if (!runtime::is_valid_id(req.params.at("user")))
-      return respond(page_error(400, "invalid_argument", "'" + req.params.at("user") + "' is not a user id",
+      return respond(stage_error(400, "invalid_argument", "'" + req.params.at("user") + "' is not a user id",
                                 req.correlation_id));
     respond(serve_file(impl->d.web_root / "stage.html", "no-cache", req.correlation_id));
   });
@@ -86,11 +78,11 @@ void register_page_routes(const std::shared_ptr<StageService::Impl>& impl, gatew
     const auto uri = req.query_param("uri").value_or("");
     constexpr std::string_view kStage = "omni://stage/";
     if (uri.rfind(kStage, 0) != 0)
-      return respond(page_error(400, "invalid_argument", "uri must be omni://stage/{user} (got '" + uri + "')",
+      return respond(stage_error(400, "invalid_argument", "uri must be omni://stage/{user} (got '" + uri + "')",
                                 req.correlation_id));
     const auto user = uri.substr(kStage.size());
     if (!runtime::is_valid_id(user))
-      return respond(page_error(400, "invalid_argument", "'" + user + "' is not a user id", req.correlation_id));
+      return respond(stage_error(400, "invalid_argument", "'" + user + "' is not a user id", req.correlation_id));
     gateway::HttpResponse r;
     r.status = 302;
     r.content_type = "text/plain; charset=utf-8";
@@ -101,13 +93,13 @@ void register_page_routes(const std::shared_ptr<StageService::Impl>& impl, gatew
 
   router.add("GET", "/web/{file}", [impl](gateway::HttpRequest& req, gateway::Respond respond) {
     const auto& file = req.params.at("file");
-    if (!servable(file)) return respond(page_error(404, "not_found", "no such file: " + file, req.correlation_id));
+    if (!servable(file)) return respond(stage_error(404, "not_found", "no such file: " + file, req.correlation_id));
     respond(serve_file(impl->d.web_root / file, "no-cache", req.correlation_id));
   });
   // hls.js as npm installed it (scripts/install-deps.sh: npm ci in web/).
   router.add("GET", "/web/vendor/{file}", [impl](gateway::HttpRequest& req, gateway::Respond respond) {
     const auto& file = req.params.at("file");
-    if (!servable(file)) return respond(page_error(404, "not_found", "no such file: " + file, req.correlation_id));
+    if (!servable(file)) return respond(stage_error(404, "not_found", "no such file: " + file, req.correlation_id));
     respond(serve_file(impl->d.web_root / "node_modules" / "hls.js" / "dist" / file, "public, max-age=3600",
                        req.correlation_id));
   });

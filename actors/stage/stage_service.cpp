@@ -216,24 +216,21 @@ void StageService::Impl::register_metrics() {
              runtime::metrics::Type::counter, rtmp_stat(&Stats::protocol_errors));
   m.callback("omnicast_stage_ingest_bytes_total", "Bytes received from RTMP publishers.", runtime::metrics::Type::counter,
              rtmp_stat(&Stats::bytes_in));
-  auto recorder_stat = [self](auto member, bool counter, const char* name, const char* help) {
-    return std::make_tuple(name, help, counter, [self, member] {
-      auto s = self.lock();
-      return s ? static_cast<double>(((*s->recorder_stats).*member).load()) : 0.0;
-    });
+  auto recorded = [stats = recorder_stats](auto member) {
+    return [stats, member] { return static_cast<double>(((*stats).*member).load()); };
   };
-  for (auto [name, help, counter, fn] :
-       {recorder_stat(&RecorderStats::active, false, "omnicast_stage_recordings_active",
-                      "Stages recording right now (their session's recording is on)."),
-        recorder_stat(&RecorderStats::bytes, true, "omnicast_stage_recorded_bytes_total",
-                      "Bytes of recorded segments and init segments written to disk."),
-        recorder_stat(&RecorderStats::segments, true, "omnicast_stage_recorded_segments_total",
-                      "Segments written to recordings."),
-        recorder_stat(&RecorderStats::errors, true, "omnicast_stage_recording_errors_total",
-                      "Segments lost to a disk error while recording."),
-        recorder_stat(&RecorderStats::dropped, true, "omnicast_stage_recording_dropped_segments_total",
-                      "Segments not recorded because the disk fell more than 64 MiB behind.")})
-    m.callback(name, help, counter ? runtime::metrics::Type::counter : runtime::metrics::Type::gauge, fn);
+  using runtime::metrics::Type;
+  m.callback("omnicast_stage_recordings_active", "Stages recording right now (their session's recording is on).",
+             Type::gauge, recorded(&RecorderStats::active));
+  m.callback("omnicast_stage_recorded_bytes_total", "Bytes of recorded segments and init segments written to disk.",
+             Type::counter, recorded(&RecorderStats::bytes));
+  m.callback("omnicast_stage_recorded_segments_total", "Segments written to recordings.", Type::counter,
+             recorded(&RecorderStats::segments));
+  m.callback("omnicast_stage_recording_errors_total", "Segments lost to a disk error while recording.", Type::counter,
+             recorded(&RecorderStats::errors));
+  m.callback("omnicast_stage_recording_dropped_segments_total",
+             "Segments not recorded because the disk fell more than 64 MiB behind.", Type::counter,
+             recorded(&RecorderStats::dropped));
   replays_published = &m.counter("omnicast_stage_replays_published_total",
                                  "Replays published when a recorded stage ended (replay.ready).");
   snapshots_served = &m.counter("omnicast_stage_snapshots_total", "Snapshots taken and stored as media (stream.snapshot).");

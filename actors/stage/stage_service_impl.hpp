@@ -2,18 +2,25 @@
 // Internals of StageService shared by its translation units (stage_service.cpp: ingest and the
 // stages' lifecycle; playback.cpp: the LL-HLS routes).
 #include <array>
+#include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include <boost/asio/thread_pool.hpp>
 #include <set>
 
 #include "actors/control/control_plane.hpp"
+#include "actors/gateway/http.hpp"
 #include "actors/stage/stage.hpp"
 #include "actors/stage/stage_service.hpp"
 #include "runtime/metrics.hpp"
 #include "ledger/ledger.hpp"
 #include "runtime/system.hpp"
+
+namespace omnicast::media::recorder {
+struct RecordingIndex;
+}
 
 namespace omnicast::stage {
 
@@ -47,6 +54,9 @@ struct StageService::Impl final : std::enable_shared_from_this<Impl>,
   std::filesystem::path recording_dir(const std::string& session_id) const {
     return d.data_dir / "recordings" / session_id;
   }
+  // The index of a published replay's recording, read once: a replay is final, and every
+  // request of its playlist and segments needs it (replay.cpp). Null when it cannot be read.
+  std::shared_ptr<const media::recorder::RecordingIndex> replay_index(const std::string& session_id);
 
   std::shared_ptr<Stage> find(const std::string& session_id) const;
   std::shared_ptr<Stage> find_or_create(const std::string& session_id, const std::string& tenant,
@@ -62,6 +72,9 @@ struct StageService::Impl final : std::enable_shared_from_this<Impl>,
   mutable std::mutex mu;
   std::map<std::string, std::shared_ptr<Stage>> stages;  // by session id
   std::set<std::string> recording;  // sessions whose recording is on (by the ledger)
+  // replay_index()'s cache, the most recently read first out (bounded).
+  std::map<std::string, std::shared_ptr<const media::recorder::RecordingIndex>> replay_indexes;
+  std::deque<std::string> replay_index_order;
 
   // Disk writes of recordings, remuxes and snapshot encodes: never on a media worker or an
   // HTTP thread. Joined by release().
@@ -83,6 +96,18 @@ struct StageService::Impl final : std::enable_shared_from_this<Impl>,
   std::array<RequestCounters, kRequestKinds> counters{};
   RequestCounters& counted(RequestKind k) { return counters[static_cast<std::size_t>(k)]; }
 };
+
+// Every answer of the stage routes may be read cross-origin (players on other sites).
+gateway::HttpResponse with_cors(gateway::HttpResponse r);
+// {"error":…} that no cache keeps, with CORS.
+gateway::HttpResponse stage_error(unsigned status, std::string_view code, std::string_view message,
+                                  const std::string& correlation_id);
+// GET /v1/stage/{session_id}/… of a non-public stage needs its signed query (exp, sig): the refusal
+// (401, 403), or nothing with `uri_query` set to what every URI listed carries on. Public stages
+// pass with an empty `uri_query`.
+std::optional<gateway::HttpResponse> admit_playback(StageService::Impl& impl, const std::string& session_id,
+                                                    domain::Audience audience, const gateway::HttpRequest& req,
+                                                    std::string& uri_query);
 
 // Routes of replay.cpp and stage_page.cpp; registered before the live playback's catch-all.
 void register_replay_routes(const std::shared_ptr<StageService::Impl>& impl, gateway::Router& router);

@@ -7,21 +7,21 @@
 #include <utility>
 
 #include "media/frame.hpp"
-#include "media/storage/posix_io.hpp"
+#include "runtime/posix_io.hpp"
 
 // Small POSIX file helpers of the recorder (internal): directories created with a given mode and
 // the durable replace of a file (temp, fsync, rename, fsync the directory), over the media plane's
-// shared primitives (media/storage/posix_io.hpp).
+// shared primitives (runtime/posix_io.hpp).
 namespace omnicast::media::recorder::detail {
 
 inline constexpr unsigned kDirMode = 0750;
 inline constexpr unsigned kFileMode = 0640;
 
-using posix::Fd;
-using posix::last_error;
-using posix::pread_full;
-using posix::pwrite_all;
-using posix::write_all;
+using runtime::posix::Fd;
+using runtime::posix::last_error;
+using runtime::posix::pread_full;
+using runtime::posix::pwrite_all;
+using runtime::posix::write_all;
 
 // Creates `dir` and any missing parent with mode `kDirMode` (before the umask), fsyncing the
 // parent of each directory it creates so the new entry survives a crash; opens it (O_DIRECTORY).

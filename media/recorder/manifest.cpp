@@ -87,19 +87,19 @@ std::optional<double> parse_seconds(std::string_view s) {
   return v;
 }
 
+// A lowercase hex digit's value, or -1 (the manifest writes lowercase only).
+int hex_nibble(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 std::optional<Digest> parse_digest(std::string_view s) {
   if (s.size() != 64) return std::nullopt;
   Digest d{};
   for (std::size_t i = 0; i < 64; ++i) {
-    const char c = s[i];
-    int nibble = 0;
-    if (c >= '0' && c <= '9') {
-      nibble = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      nibble = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
+    const int nibble = hex_nibble(s[i]);
+    if (nibble < 0) return std::nullopt;
     d[i / 2] = static_cast<std::uint8_t>(d[i / 2] | (nibble << (i % 2 ? 0 : 4)));
   }
   return d;
@@ -112,14 +112,8 @@ std::optional<std::string_view> unseal(std::string_view line) {
   const auto crc = line.substr(line.size() - 8);
   std::uint32_t expected = 0;
   for (char c : crc) {
-    int nibble = 0;
-    if (c >= '0' && c <= '9') {
-      nibble = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      nibble = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
+    const int nibble = hex_nibble(c);
+    if (nibble < 0) return std::nullopt;
     expected = (expected << 4) | static_cast<std::uint32_t>(nibble);
   }
   if (crc32(body) != expected) return std::nullopt;

@@ -20,7 +20,7 @@
 
 #include "media/storage/blob_store.hpp"
 #include "media/storage/layout.hpp"
-#include "media/storage/posix_io.hpp"
+#include "runtime/posix_io.hpp"
 #include "runtime/ids.hpp"
 
 namespace omnicast::media {
@@ -36,10 +36,10 @@ constexpr mode_t kFileMode = 0640;
 // in it (ENOENT); the writer then resolves the path again.
 constexpr int kRetries = 4;
 
-using posix::Fd;
-using posix::last_error;
-using posix::pread_full;
-using posix::pwrite_all;
+using runtime::posix::Fd;
+using runtime::posix::last_error;
+using runtime::posix::pread_full;
+using runtime::posix::pwrite_all;
 std::error_code sys_error(int e) { return {e, std::generic_category()}; }
 std::error_code error(std::errc e) { return std::make_error_code(e); }
 bool is_enoent(const std::error_code& ec) { return ec == std::errc::no_such_file_or_directory; }

@@ -1,10 +1,10 @@
-#include "media/storage/posix_io.hpp"
+#include "runtime/posix_io.hpp"
 
 #include <unistd.h>
 
 #include <cerrno>
 
-namespace omnicast::media::posix {
+namespace omnicast::runtime::posix {
 
 std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
 
@@ -59,4 +59,4 @@ std::error_code pread_full(int fd, void* out, std::size_t n, std::uint64_t offse
   return {};
 }
 
-}  // namespace omnicast::media::posix
+}  // namespace omnicast::runtime::posix

@@ -4,10 +4,10 @@
 #include <system_error>
 #include <utility>
 
-// POSIX file primitives shared by the media plane's durable files (the blob store, the
-// recorder): an owned descriptor, and whole reads and writes that retry on EINTR. Errors are
-// std::error_code in the generic category carrying errno.
-namespace omnicast::media::posix {
+// POSIX file primitives shared by what reads and writes files (the blob store, the recorder, the
+// gateway's file bodies): an owned descriptor, and whole reads and writes that retry on EINTR.
+// Errors are std::error_code in the generic category carrying errno.
+namespace omnicast::runtime::posix {
 
 std::error_code last_error() noexcept;  // errno, now
 
@@ -41,4 +41,4 @@ std::error_code pwrite_all(int fd, const void* data, std::size_t n, std::uint64_
 // Reads [offset, offset + n) or until the end of the file; `got` says how much.
 std::error_code pread_full(int fd, void* out, std::size_t n, std::uint64_t offset, std::size_t& got) noexcept;
 
-}  // namespace omnicast::media::posix
+}  // namespace omnicast::runtime::posix
