@@ -43,7 +43,8 @@ Policy Policy::parse(const Json& doc) {
     if (!r.contains("name") || !r["name"].is_string() || r["name"].get<std::string>().empty())
       throw std::invalid_argument(where + " needs a \"name\"");
     rule.name = r["name"];
-    const auto effect = r.value("effect", "");
+    // Not r.value(): a non-string effect would throw json's type_error, not a parse error.
+    const std::string effect = r.contains("effect") && r["effect"].is_string() ? r["effect"].get<std::string>() : "";
     if (effect != "allow" && effect != "deny")
       throw std::invalid_argument(where + " (" + rule.name + "): effect must be \"allow\" or \"deny\"");
     rule.allow = effect == "allow";

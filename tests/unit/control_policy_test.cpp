@@ -173,6 +173,8 @@ TEST(ControlPolicy, ParseErrorsNameTheRuleAndField) {
   expect_mentions(parse_error(R"({"rules": [{"name": "r1", "effect": "permit", "actions": ["*"]}]})"),
                   {"rule 0", "r1", "effect"});
   expect_mentions(parse_error(R"({"rules": [{"name": "r1", "actions": ["*"]}]})"), {"r1", "effect"});
+  // Found by fuzz_control_requests: an effect that is not a string.
+  expect_mentions(parse_error(R"({"rules": [{"name": "r1", "effect": ["allow"], "actions": ["*"]}]})"), {"r1", "effect"});
   expect_mentions(parse_error(R"({"rules": [{"name": "r1", "effect": "Allow", "actions": ["*"]}]})"), {"r1", "effect"});
   // Actions not an array, empty, missing, or not strings.
   expect_mentions(parse_error(R"({"rules": [{"name": "r2", "effect": "deny", "actions": "stream.*"}]})"),
