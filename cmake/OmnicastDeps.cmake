@@ -12,3 +12,9 @@ pkg_check_modules(AVFORMAT REQUIRED IMPORTED_TARGET libavformat)
 pkg_check_modules(AVCODEC REQUIRED IMPORTED_TARGET libavcodec)
 pkg_check_modules(AVUTIL REQUIRED IMPORTED_TARGET libavutil)
 pkg_check_modules(SWSCALE REQUIRED IMPORTED_TARGET libswscale)
+# The SFU (media/sfu): ICE-lite over libnice (a GLib main context per media worker), DTLS with
+# OpenSSL's libssl, SRTP/SRTCP with libsrtp2.
+pkg_check_modules(SSL REQUIRED IMPORTED_TARGET libssl)
+pkg_check_modules(NICE REQUIRED IMPORTED_TARGET nice)
+pkg_check_modules(GLIB REQUIRED IMPORTED_TARGET glib-2.0 gobject-2.0 gio-2.0)
+pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET libsrtp2)

@@ -11,8 +11,12 @@ packages=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev
   # the Stage: packager and recorder (libavformat), snapshots (libavcodec decode + mjpeg, libswscale)
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  # the SFU: ICE-lite (libnice, GLib), SRTP (libsrtp2); DTLS is libssl-dev above
+  libnice-dev libglib2.0-dev libsrtp2-dev
   # tests and benchmarks: ffmpeg/ffprobe publish and read streams, Chromium plays them (hls.js)
   ffmpeg chromium
+  # WebRTC peers for the SFU tests and benchmark (aiortc: VP8, H.264, Opus), iproute2 for netns
+  python3-aiortc python3-av python3-websockets iproute2
   libgtest-dev libgmock-dev libbenchmark-dev python3 curl
   # tools: mdb_copy / mdb_stat for ledger backups, promtool to check /metrics
   lmdb-utils prometheus

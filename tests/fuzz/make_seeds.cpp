@@ -200,7 +200,8 @@ int main(int argc, char** argv) {
   else if (target == "fuzz_domain_payloads") seeds = domain_seeds();
   else if (target == "fuzz_control_requests") seeds = control_seeds();
   // Committed seeds only (corpus/<target>): their inputs are plain bytes and text.
-  else if (target == "fuzz_rtmp" || target == "fuzz_llhls_requests" || target == "fuzz_thumbnail") seeds = {};
+  else if (target == "fuzz_rtmp" || target == "fuzz_llhls_requests" || target == "fuzz_thumbnail" ||
+           target == "fuzz_sdp" || target == "fuzz_rtp") seeds = {};
   else {
     std::cerr << "make_seeds: unknown target " << target << "\n";
     return 2;
