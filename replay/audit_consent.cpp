@@ -146,6 +146,17 @@ class Tracker {
                      t.detail = "pair " + p.a + " / " + p.b + " ended";
                      t.reason = p.reason;
                    },
+                   // Publications change what flows, not who is present.
+                   [&](const rm::TrackPublished& p) {
+                     t.detail = p.participant + " published " + p.media_kind + " " + p.producer_id;
+                   },
+                   [&](const rm::TrackUnpublished& p) {
+                     t.detail = p.participant + " unpublished " + p.producer_id;
+                     t.reason = p.reason;
+                   },
+                   [&](const rm::TrackMuted& p) {
+                     t.detail = p.participant + (p.muted ? " muted " : " unmuted ") + p.producer_id;
+                   },
                },
                e);
     reconcile(r);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 namespace omnicast::domain::room {
 
@@ -76,8 +77,9 @@ Decision<Event> decide_join(const State& s, const Join& c) {
   if (s.capacity != 0 && s.members.size() >= s.capacity)
     return Refusal{"room_full", "room " + s.id + " is full (" + std::to_string(s.capacity) + " of " +
                                     std::to_string(s.capacity) + ")"};
-  if (s.mode == Mode::stage && c.role == Role::pub && s.publishers() > 0)
-    return Refusal{"publisher_taken", "stage room " + s.id + " already has its publisher"};
+  if ((s.mode == Mode::stage || s.mode == Mode::party) && c.role == Role::pub && s.publishers() > 0)
+    return Refusal{"publisher_taken", std::string(to_string(s.mode)) + " room " + s.id + " already has its " +
+                                          (s.mode == Mode::stage ? "publisher" : "presenter")};
   if (s.mode != Mode::roulette) return Events{Joined{c.participant, c.device, c.role}};
   RouletteScript script(s);
   script.add(Joined{c.participant, c.device, c.role});
@@ -117,6 +119,64 @@ Decision<Event> decide_next(const State& s, const Next& c) {
   return script.take();
 }
 
+// A publication's sender: an open room's member with role pub, in a mode the SFU serves.
+std::optional<Refusal> refuse_publisher(const State& s, const std::string& participant, std::string_view command) {
+  if (s.phase != Phase::open) return not_open(command, s);
+  auto m = s.members.find(participant);
+  if (m == s.members.end()) return Refusal{"not_a_member", participant + " is not in room " + s.id};
+  if (m->second.role != Role::pub)
+    return Refusal{"forbidden", participant + " joined room " + s.id + " as sub and may not publish"};
+  if (s.mode == Mode::stage)
+    return Refusal{"illegal_transition", "stage room " + s.id + " takes its media from the stage ingest, not the SFU"};
+  return std::nullopt;
+}
+
+constexpr std::size_t kMaxTracksPerParticipant = 16;
+
+Decision<Event> decide_publish(const State& s, const Publish& c) {
+  if (auto r = refuse_publisher(s, c.participant, "publish")) return *r;
+  if (c.tracks.empty()) return invalid("publish names no track");
+  std::size_t held = static_cast<std::size_t>(std::count_if(
+      s.tracks.begin(), s.tracks.end(), [&](const auto& t) { return t.second.participant == c.participant; }));
+  if (held + c.tracks.size() > kMaxTracksPerParticipant)
+    return Refusal{"quota_exceeded", c.participant + " may publish at most " + std::to_string(kMaxTracksPerParticipant) +
+                                         " tracks"};
+  Events out;
+  for (const auto& t : c.tracks) {
+    if (!runtime::is_valid_id(t.producer_id)) return invalid("producer_id is not a valid id");
+    if (s.tracks.count(t.producer_id)) return Refusal{"already_exists", "track " + t.producer_id + " is already published"};
+    if (t.media_kind != "audio" && t.media_kind != "video") return invalid("a track's kind is audio or video");
+    if (t.mid.empty() || t.mid.size() > 32) return invalid("a track's mid is 1 to 32 characters");
+    if (t.codec.empty() || t.codec.size() > 32) return invalid("a track's codec is 1 to 32 characters");
+    for (const auto& e : out)
+      if (std::get<TrackPublished>(e).producer_id == t.producer_id) return invalid("producer ids repeat");
+    out.push_back(TrackPublished{c.participant, t.producer_id, t.media_kind, t.mid, t.codec});
+  }
+  return out;
+}
+
+Decision<Event> decide_unpublish(const State& s, const Unpublish& c) {
+  if (s.phase != Phase::open) return not_open("unpublish", s);
+  Events out;
+  for (const auto& id : c.producer_ids) {
+    auto t = s.tracks.find(id);
+    if (t == s.tracks.end() || t->second.participant != c.participant)
+      return Refusal{"not_found", "track " + id + " is not published by " + c.participant};
+    out.push_back(TrackUnpublished{c.participant, id, c.reason});
+  }
+  if (out.empty()) return invalid("unpublish names no track");
+  return out;
+}
+
+Decision<Event> decide_mute(const State& s, const Mute& c) {
+  if (s.phase != Phase::open) return not_open("mute", s);
+  auto t = s.tracks.find(c.producer_id);
+  if (t == s.tracks.end() || t->second.participant != c.participant)
+    return Refusal{"not_found", "track " + c.producer_id + " is not published by " + c.participant};
+  if (t->second.muted == c.muted) return Events{};
+  return Events{TrackMuted{c.participant, c.producer_id, c.muted}};
+}
+
 }  // namespace
 
 std::string_view to_string(Phase p) noexcept { return name_in(kPhases, p); }
@@ -129,7 +189,7 @@ std::size_t State::publishers() const {
 }
 
 std::string_view command_name(const Command& c) noexcept {
-  static constexpr std::string_view names[] = {"open", "join", "leave", "close", "next"};
+  static constexpr std::string_view names[] = {"open", "join", "leave", "close", "next", "publish", "unpublish", "mute"};
   return names[c.index()];
 }
 
@@ -150,6 +210,9 @@ Decision<Event> decide(const State& s, const Command& command, const Ctx&) {
             return out;
           },
           [&](const Next& c) -> Decision<Event> { return decide_next(s, c); },
+          [&](const Publish& c) -> Decision<Event> { return decide_publish(s, c); },
+          [&](const Unpublish& c) -> Decision<Event> { return decide_unpublish(s, c); },
+          [&](const Mute& c) -> Decision<Event> { return decide_mute(s, c); },
       },
       command);
 }
@@ -172,6 +235,7 @@ State apply(State s, const Event& event, const Stamp& stamp) {
                  [&](const Left& e) {
                    s.members.erase(e.participant);
                    std::erase(s.waiting, e.participant);
+                   std::erase_if(s.tracks, [&](const auto& t) { return t.second.participant == e.participant; });
                  },
                  [&](const PairMatched& e) {
                    std::erase(s.waiting, e.a);
@@ -187,7 +251,15 @@ State apply(State s, const Event& event, const Stamp& stamp) {
                      if (s.members.count(p) && std::find(s.waiting.begin(), s.waiting.end(), p) == s.waiting.end())
                        s.waiting.push_back(p);
                  },
+                 [&](const TrackPublished& e) {
+                   s.tracks[e.producer_id] = Track{e.participant, e.media_kind, e.mid, e.codec, false, stamp.ts_us};
+                 },
+                 [&](const TrackUnpublished& e) { s.tracks.erase(e.producer_id); },
+                 [&](const TrackMuted& e) {
+                   if (auto t = s.tracks.find(e.producer_id); t != s.tracks.end()) t->second.muted = e.muted;
+                 },
                  [&](const Closed&) {
+                   s.tracks.clear();
                    s.phase = Phase::closed;
                    s.closed_us = stamp.ts_us;
                  },

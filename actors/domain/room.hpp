@@ -30,6 +30,27 @@ struct Member {
   bool operator==(const Member&) const = default;
 };
 
+// A published media track (a Producer of the SFU), from room.track.published until it is
+// unpublished or its participant leaves.
+struct Track {
+  std::string participant;
+  std::string kind;  // audio | video
+  std::string mid;   // the publisher's SDP media section
+  std::string codec; // VP8, H264, opus
+  bool muted = false;
+  runtime::Micros published_us = 0;
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("participant", s.participant);
+    v("kind", s.kind);
+    v("mid", s.mid);
+    v("codec", s.codec);
+    v("muted", s.muted);
+    v("published_us", s.published_us);
+  }
+  bool operator==(const Track&) const = default;
+};
+
 struct State {
   std::string id;
   std::string tenant;
@@ -42,6 +63,7 @@ struct State {
   // (both directions).
   std::vector<std::string> waiting;
   std::map<std::string, std::string> partners;
+  std::map<std::string, Track> tracks;  // by producer id
   runtime::Micros opened_us = 0;
   runtime::Micros closed_us = 0;
   std::uint64_t events = 0;
@@ -57,6 +79,7 @@ struct State {
     v("members", s.members);
     v("waiting", s.waiting);
     v("partners", s.partners);
+    v("tracks", s.tracks);
     v("opened_us", s.opened_us);
     v("closed_us", s.closed_us);
     v("events", s.events);
@@ -138,7 +161,51 @@ struct PairEnded {
   bool operator==(const PairEnded&) const = default;
 };
 
-using Event = std::variant<Opened, Joined, Left, Closed, PairMatched, PairEnded>;
+struct TrackPublished {
+  static constexpr std::string_view kind = "room.track.published";
+  static constexpr std::uint32_t version = 1;
+  std::string participant, producer_id;
+  std::string media_kind;  // audio | video
+  std::string mid, codec;
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("participant", s.participant);
+    v("producer_id", s.producer_id);
+    v("kind", s.media_kind);
+    v("mid", s.mid);
+    v("codec", s.codec);
+  }
+  bool operator==(const TrackPublished&) const = default;
+};
+struct TrackUnpublished {
+  static constexpr std::string_view kind = "room.track.unpublished";
+  static constexpr std::uint32_t version = 1;
+  std::string participant, producer_id;
+  std::string reason;  // requested, reconnected, failed
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("participant", s.participant);
+    v("producer_id", s.producer_id);
+    v("reason", s.reason);
+  }
+  bool operator==(const TrackUnpublished&) const = default;
+};
+struct TrackMuted {
+  static constexpr std::string_view kind = "room.track.muted";
+  static constexpr std::uint32_t version = 1;
+  std::string participant, producer_id;
+  bool muted = true;
+  template <class S, class V>
+  static void fields(S& s, V& v) {
+    v("participant", s.participant);
+    v("producer_id", s.producer_id);
+    v("muted", s.muted);
+  }
+  bool operator==(const TrackMuted&) const = default;
+};
+
+using Event = std::variant<Opened, Joined, Left, Closed, PairMatched, PairEnded, TrackPublished, TrackUnpublished,
+                           TrackMuted>;
 
 // The circle cap and party cap come from configuration through the command, so decide() stays
 // pure; duo's two and stage's single publisher are fixed by the mode.
@@ -164,7 +231,26 @@ struct Next {
   std::string participant;
 };
 
-using Command = std::variant<Open, Join, Leave, Close, Next>;
+// The SFU's publications. A member with role pub publishes tracks (ids made by the caller); a
+// member's tracks end with its membership (Left removes them; no separate event).
+struct TrackSpec {
+  std::string producer_id, media_kind, mid, codec;
+};
+struct Publish {
+  std::string participant;
+  std::vector<TrackSpec> tracks;
+};
+struct Unpublish {
+  std::string participant;
+  std::vector<std::string> producer_ids;
+  std::string reason = "requested";
+};
+struct Mute {
+  std::string participant, producer_id;
+  bool muted = true;
+};
+
+using Command = std::variant<Open, Join, Leave, Close, Next, Publish, Unpublish, Mute>;
 
 std::string_view command_name(const Command& c) noexcept;
 

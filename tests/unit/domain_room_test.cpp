@@ -199,3 +199,62 @@ TEST(Roulette, NextOutsideRouletteOrByAStrangerIsRefused) {
   EXPECT_FALSE(r.run(Next{"zed"}));
   EXPECT_EQ(r.refusal.code, "not_a_member");
 }
+
+TEST(RoomTracks, PublishMuteUnpublishAndLeaveEndTracks) {
+  Harness h;
+  ASSERT_TRUE(h.run(Open{"rm_1", "acme", Mode::circle, 4}));
+  ASSERT_TRUE(h.run(join("alice")));
+  ASSERT_TRUE(h.run(join("bob")));
+  ASSERT_TRUE(h.run(Publish{"alice", {{"pr_v", "video", "0", "VP8"}, {"pr_a", "audio", "1", "opus"}}}));
+  ASSERT_EQ(h.last.size(), 2u);
+  EXPECT_EQ(std::get<TrackPublished>(h.last[0]).producer_id, "pr_v");
+  EXPECT_EQ(h.state.tracks.at("pr_a").codec, "opus");
+  EXPECT_EQ(h.state.tracks.at("pr_v").participant, "alice");
+  EXPECT_FALSE(h.run(Publish{"alice", {{"pr_v", "video", "2", "VP8"}}}));
+  EXPECT_EQ(h.refusal.code, "already_exists");
+  EXPECT_FALSE(h.run(Publish{"carol", {{"pr_c", "video", "0", "VP8"}}}));
+  EXPECT_EQ(h.refusal.code, "not_a_member");
+  EXPECT_FALSE(h.run(Publish{"bob", {{"pr_b", "data", "0", "x"}}}));
+  EXPECT_EQ(h.refusal.code, "invalid_argument");
+
+  ASSERT_TRUE(h.run(Mute{"alice", "pr_v", true}));
+  EXPECT_TRUE(h.state.tracks.at("pr_v").muted);
+  ASSERT_TRUE(h.run(Mute{"alice", "pr_v", true}));  // already muted: nothing to append
+  EXPECT_TRUE(h.last.empty());
+  EXPECT_FALSE(h.run(Mute{"bob", "pr_v", false}));  // not bob's
+  EXPECT_EQ(h.refusal.code, "not_found");
+
+  ASSERT_TRUE(h.run(Unpublish{"alice", {"pr_a"}, "requested"}));
+  EXPECT_FALSE(h.state.tracks.count("pr_a"));
+  ASSERT_TRUE(h.run(Leave{"alice", "timeout"}));
+  EXPECT_TRUE(h.state.tracks.empty());  // a member's tracks end with it
+}
+
+TEST(RoomTracks, PartyHasOnePresenterAndTheAudienceDoesNotPublish) {
+  Harness h;
+  ASSERT_TRUE(h.run(Open{"rm_1", "acme", Mode::party, 8}));
+  ASSERT_TRUE(h.run(join("host")));
+  EXPECT_FALSE(h.run(join("second")));
+  EXPECT_EQ(h.refusal.code, "publisher_taken");
+  ASSERT_TRUE(h.run(join("fan", Role::sub)));
+  EXPECT_FALSE(h.run(Publish{"fan", {{"pr_f", "video", "0", "VP8"}}}));
+  EXPECT_EQ(h.refusal.code, "forbidden");
+  ASSERT_TRUE(h.run(Publish{"host", {{"pr_h", "video", "0", "VP8"}}}));
+
+  Harness stage;
+  ASSERT_TRUE(stage.run(Open{"rm_2", "acme", Mode::stage, 0}));
+  ASSERT_TRUE(stage.run(join("owner")));
+  EXPECT_FALSE(stage.run(Publish{"owner", {{"pr_s", "video", "0", "VP8"}}}));
+  EXPECT_EQ(stage.refusal.code, "illegal_transition");
+}
+
+TEST(RoomTracks, EventsRoundTripThroughTheCodec) {
+  for (const Event& e : {Event{TrackPublished{"alice", "pr_1", "video", "0", "H264"}},
+                         Event{TrackUnpublished{"alice", "pr_1", "reconnected"}},
+                         Event{TrackMuted{"alice", "pr_1", true}}}) {
+    auto draft = to_draft(e, "rm_1");
+    auto back = from_payload<Event>(draft.kind, draft.kind_version, draft.payload);
+    ASSERT_TRUE(back.has_value()) << draft.kind;
+    EXPECT_EQ(*back, e);
+  }
+}
