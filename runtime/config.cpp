@@ -1,5 +1,6 @@
 #include "runtime/config.hpp"
 
+#include <arpa/inet.h>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -33,6 +34,9 @@ struct Raw {
   std::size_t stage_max_publishers, stage_window_segments;
   std::uint64_t stage_ingest_idle_timeout_ms, stage_reconnect_grace_s, stage_part_target_ms, stage_segment_target_ms,
       stage_playback_ttl_s;
+  std::string webrtc_listen_ips, webrtc_announced_ip;
+  unsigned webrtc_port_min, webrtc_port_max;
+  std::uint64_t webrtc_consent_timeout_s, webrtc_disconnect_grace_s;
   unsigned http_port;
   std::size_t http_body_limit, http_header_limit, http_max_connections;
   std::uint64_t http_request_timeout_ms, http_idle_timeout_ms;
@@ -144,6 +148,18 @@ po::options_description settings(Raw& r) {
        "The tenant whose users the Stage page /@{user} and /v1/stage/@{user} name when the request has no ?tenant=.")
     ("stage.playback_ttl_s", po::value(&r.stage_playback_ttl_s)->default_value(static_cast<std::uint64_t>(d.stage.playback_ttl.count())),
        "How long the signed playback URL of a non-public stage serves, in seconds (60-604800).")
+    ("webrtc.listen_ips", po::value(&r.webrtc_listen_ips)->default_value(""),
+       "Comma-separated IPv4 addresses the SFU's transports gather host candidates on; empty: every IPv4 address of the host, loopback included.")
+    ("webrtc.announced_ip", po::value(&r.webrtc_announced_ip)->default_value(""),
+       "An address written into the SFU's candidates instead of the local one (a node behind 1:1 NAT); empty: none.")
+    ("webrtc.port_min", po::value(&r.webrtc_port_min)->default_value(d.webrtc.port_min),
+       "Lowest UDP port of the SFU's transports; 0 with webrtc.port_max 0: any port.")
+    ("webrtc.port_max", po::value(&r.webrtc_port_max)->default_value(d.webrtc.port_max),
+       "Highest UDP port of the SFU's transports (one port per participant).")
+    ("webrtc.consent_timeout_s", po::value(&r.webrtc_consent_timeout_s)->default_value(static_cast<std::uint64_t>(d.webrtc.consent_timeout.count())),
+       "A connected transport that receives nothing (STUN, DTLS, media) this long has failed, in seconds (2-600).")
+    ("webrtc.disconnect_grace_s", po::value(&r.webrtc_disconnect_grace_s)->default_value(static_cast<std::uint64_t>(d.webrtc.disconnect_grace.count())),
+       "A participant whose WebSocket closed or whose transport failed leaves the room (reason timeout) after this many seconds unless it joins again (0-3600).")
     ("log.format", po::value(&r.log_format)->default_value(d.log.format),
        "Log format: text (human-readable) or json (one object per line).")
     ("log.level", po::value(&r.log_level)->default_value(d.log.level),
@@ -259,6 +275,27 @@ Config finish(const Raw& r) {
     throw ConfigError("stage.segment_target_ms: must be at least twice stage.part_target_ms");
   c.stage.window_segments = in_range<std::size_t>(r.stage_window_segments, 4, 1000, "stage.window_segments");
   c.stage.playback_ttl = std::chrono::seconds(in_range<std::uint64_t>(r.stage_playback_ttl_s, 60, 604'800, "stage.playback_ttl_s"));
+  c.webrtc.listen_ips.clear();
+  for (std::size_t at = 0; at < r.webrtc_listen_ips.size();) {
+    auto end = r.webrtc_listen_ips.find(',', at);
+    if (end == std::string::npos) end = r.webrtc_listen_ips.size();
+    std::string ip = r.webrtc_listen_ips.substr(at, end - at);
+    while (!ip.empty() && ip.front() == ' ') ip.erase(0, 1);
+    while (!ip.empty() && ip.back() == ' ') ip.pop_back();
+    in_addr parsed{};
+    if (ip.empty() || inet_pton(AF_INET, ip.c_str(), &parsed) != 1)
+      throw ConfigError("webrtc.listen_ips: '" + ip + "' is not an IPv4 address");
+    c.webrtc.listen_ips.push_back(ip);
+    at = end + 1;
+  }
+  c.webrtc.announced_ip = r.webrtc_announced_ip;
+  c.webrtc.port_min = static_cast<std::uint16_t>(in_range(r.webrtc_port_min, 0u, 65535u, "webrtc.port_min"));
+  c.webrtc.port_max = static_cast<std::uint16_t>(in_range(r.webrtc_port_max, 0u, 65535u, "webrtc.port_max"));
+  if ((c.webrtc.port_min == 0) != (c.webrtc.port_max == 0) || c.webrtc.port_min > c.webrtc.port_max)
+    throw ConfigError("webrtc.port_min/webrtc.port_max: give both (min <= max), or neither");
+  c.webrtc.consent_timeout = std::chrono::seconds(in_range<std::uint64_t>(r.webrtc_consent_timeout_s, 2, 600, "webrtc.consent_timeout_s"));
+  c.webrtc.disconnect_grace =
+      std::chrono::seconds(in_range<std::uint64_t>(r.webrtc_disconnect_grace_s, 0, 3600, "webrtc.disconnect_grace_s"));
   c.ledger.map_size_mb = in_range<std::size_t>(r.ledger_map_size_mb, 1, std::size_t{1} << 22, "ledger.map_size_mb");
   c.ledger.max_batch = in_range<std::size_t>(r.ledger_max_batch, 1, 1 << 20, "ledger.max_batch");
   c.ledger.sync = r.ledger_sync;
@@ -381,6 +418,14 @@ std::vector<OptionDoc> option_docs() {
   return out;
 }
 
+namespace {
+std::string join_ips(const std::vector<std::string>& ips) {
+  std::string out;
+  for (const auto& ip : ips) out += (out.empty() ? "" : ",") + ip;
+  return out;
+}
+}  // namespace
+
 std::string render_config(const Config& c) {
   std::ostringstream o;
   o << "data_dir = " << c.data_dir.string() << "\n"
@@ -415,6 +460,10 @@ std::string render_config(const Config& c) {
     << "\nreconnect_grace_s = " << c.stage.reconnect_grace.count() << "\npart_target_ms = " << c.stage.part_target.count()
     << "\nsegment_target_ms = " << c.stage.segment_target.count() << "\nwindow_segments = " << c.stage.window_segments
     << "\nplayback_ttl_s = " << c.stage.playback_ttl.count() << "\n"
+    << "[webrtc]\nlisten_ips = " << join_ips(c.webrtc.listen_ips) << "\nannounced_ip = " << c.webrtc.announced_ip
+    << "\nport_min = " << c.webrtc.port_min << "\nport_max = " << c.webrtc.port_max
+    << "\nconsent_timeout_s = " << c.webrtc.consent_timeout.count()
+    << "\ndisconnect_grace_s = " << c.webrtc.disconnect_grace.count() << "\n"
     << "[log]\nformat = " << c.log.format << "\nlevel = " << c.log.level << "\n"
     << "[shutdown]\ndrain_timeout_ms = " << c.drain_timeout.count() << "\n";
   return o.str();

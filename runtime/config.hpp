@@ -61,6 +61,14 @@ struct StageConfig {
   std::string page_tenant = "default";         // whose users /@{user} names (without ?tenant=)
 };
 
+// The SFU's WebRTC transports (docs/rooms.md).
+struct WebRtcConfig {
+  std::vector<std::string> listen_ips;  // host candidates; empty: every IPv4 address, loopback included
+  std::string announced_ip;             // written into candidates instead (1:1 NAT); empty: none
+  std::uint16_t port_min = 0, port_max = 0;  // UDP ports of the transports; 0, 0: any
+  std::chrono::seconds consent_timeout{30};  // nothing from a connected peer this long: failed
+  std::chrono::seconds disconnect_grace{10}; // socket closed or transport failed: left after this
+};
 struct LedgerConfig {
   std::size_t map_size_mb = 64;
   std::size_t max_batch = 4096;
@@ -88,6 +96,7 @@ struct Config {
   QuotaConfig quotas;
   MediaConfig media;
   StageConfig stage;
+  WebRtcConfig webrtc;
   std::chrono::milliseconds drain_timeout{10'000};
 };
 

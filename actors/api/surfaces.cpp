@@ -43,4 +43,6 @@ void Surfaces::register_routes(gateway::Router& router) {
   impl_->add_blobs(router);
 }
 
+void Surfaces::set_media(std::shared_ptr<MediaSignaling> media) { impl_->media = std::move(media); }
+
 }  // namespace omnicast::api

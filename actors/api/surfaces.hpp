@@ -20,6 +20,7 @@ class Registry;
 namespace omnicast::api {
 
 class EventHub;
+class MediaSignaling;
 
 struct SurfaceDeps {
   control::ControlPlane& control;
@@ -36,6 +37,9 @@ class Surfaces {
   explicit Surfaces(SurfaceDeps deps);
   ~Surfaces();
   void register_routes(gateway::Router& router);
+  // The SFU behind /v1/ws's media messages; without one they are refused (503 unavailable).
+  // Set before the node serves.
+  void set_media(std::shared_ptr<MediaSignaling> media);
 
   struct Impl;
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "actors/api/event_hub.hpp"
+#include "actors/api/media_signaling.hpp"
 #include "actors/api/surfaces.hpp"
 
 namespace omnicast::api {
@@ -23,6 +24,7 @@ struct Surfaces::Impl : std::enable_shared_from_this<Surfaces::Impl> {
 
   SurfaceDeps deps;
   std::shared_ptr<EventHub> hub;
+  std::shared_ptr<MediaSignaling> media;
   std::mutex mcp_mu;
   std::set<std::string> mcp_sessions;
 };

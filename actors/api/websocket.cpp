@@ -1,6 +1,7 @@
 // The participant WebSocket at /v1/ws (docs/api.md): authenticated by a token at the upgrade;
 // subscribe to the token's session or room and receive its committed events; join, leave, next
-// and consent as messages, run by the same operations as REST and MCP.
+// and consent as messages, run by the same operations as REST and MCP; and WebRTC signaling,
+// handed to the SFU's MediaPeer of this socket (media_signaling.hpp).
 #include "actors/api/surfaces_impl.hpp"
 
 #include "actors/host/aggregates.hpp"
@@ -19,6 +20,10 @@ class ApiSocket final : public gateway::WsEndpoint, public std::enable_shared_fr
 
   void on_open(std::shared_ptr<gateway::WsConnection> c) override {
     connection_ = std::move(c);
+    if (surfaces_->media)
+      media_ = surfaces_->media->open(principal_, [weak = std::weak_ptr<gateway::WsConnection>(connection_)](Json j) {
+        if (auto open = weak.lock()) open->send(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+      });
     const auto& t = principal_.token;
     send({{"type", "hello"},
           {"participant", t.sub},
@@ -37,6 +42,18 @@ class ApiSocket final : public gateway::WsEndpoint, public std::enable_shared_fr
     const std::string type = msg["type"];
     const auto& t = principal_.token;
     if (type == "ping") return send({{"type", "pong"}, {"id", id}});
+    // subscribe/unsubscribe with an SDP offer are the SFU's; without one, the event stream's.
+    const bool media_message = type == "publish" || type == "unpublish" || type == "offer" || type == "candidate" ||
+                               type == "mute" || ((type == "subscribe" || type == "unsubscribe") && msg.contains("sdp"));
+    if (media_message) {
+      if (!media_) return reply_error(id, {503, "unavailable", "this node runs no SFU", nullptr, 0});
+      Json args = msg;
+      args.erase("type");
+      args.erase("id");
+      return media_->handle(type, std::move(args), [self = shared_from_this(), id](control::Response r) {
+        self->send_reply(id, r);
+      });
+    }
     if (type == "subscribe" || type == "unsubscribe") {
       const bool session = msg.contains("session_id");
       if (session == msg.contains("room_id"))
@@ -57,7 +74,7 @@ class ApiSocket final : public gateway::WsEndpoint, public std::enable_shared_fr
     if (!args.contains("meta")) args["meta"] = default_meta();
     if (type == "join" || type == "leave" || type == "next") {
       args["room_id"] = t.room_id;
-      return call("room." + type, std::move(args), id, {});
+      return call("room." + type, std::move(args), id, {}, type);
     }
     if (type == "consent") {
       args["session_id"] = t.session_id;
@@ -69,6 +86,8 @@ class ApiSocket final : public gateway::WsEndpoint, public std::enable_shared_fr
   void on_close() override {
     if (connection_) surfaces_->hub->unsubscribe_all(connection_);
     connection_.reset();
+    if (media_) media_->socket_closed();
+    media_.reset();
   }
 
  private:
@@ -86,18 +105,29 @@ class ApiSocket final : public gateway::WsEndpoint, public std::enable_shared_fr
             {"scope", scope}};
   }
 
-  void call(std::string operation, Json args, Json id, std::string subscribe_to) {
+  // `member_act` (join, leave, next) tells the media peer what the room now says about this
+  // participant. A join of a participant who is still a member (a client reconnecting within the
+  // grace, or a second join) is not an error for its media: it resumes.
+  void call(std::string operation, Json args, Json id, std::string subscribe_to, std::string member_act = {}) {
     control::CallContext ctx;
     ctx.principal = principal_;
     ctx.surface = control::Surface::websocket;
     ctx.correlation_id = surfaces_->deps.ids.next("corr");
     ctx.base_url = base_url_;
     surfaces_->run(std::move(operation), std::move(args), std::move(ctx),
-                   [self = shared_from_this(), id, subscribe_to](control::Response r) {
-                     if (!r.ok()) return self->send({{"type", "reply"}, {"id", id}, {"ok", false}, {"error", r.body["error"]}});
+                   [self = shared_from_this(), id, subscribe_to, member_act](control::Response r) {
+                     if (self->media_ && member_act == "join" && (r.ok() || r.error_code == "already_joined"))
+                       self->media_->joined();
+                     if (self->media_ && member_act == "leave" && r.ok()) self->media_->left();
+                     if (!r.ok()) return self->send_reply(id, r);
                      if (!subscribe_to.empty() && self->connection_) self->surfaces_->hub->subscribe(subscribe_to, self->connection_);
-                     self->send({{"type", "reply"}, {"id", id}, {"ok", true}, {"result", r.body}});
+                     self->send_reply(id, r);
                    });
+  }
+
+  void send_reply(const Json& id, const control::Response& r) {
+    if (!r.ok()) return send({{"type", "reply"}, {"id", id}, {"ok", false}, {"error", r.body["error"]}});
+    send({{"type", "reply"}, {"id", id}, {"ok", true}, {"result", r.body}});
   }
 
   void reply_error(const Json& id, const control::ApiError& e) {
@@ -113,6 +143,7 @@ class ApiSocket final : public gateway::WsEndpoint, public std::enable_shared_fr
   control::Principal principal_;
   std::string base_url_;
   std::shared_ptr<gateway::WsConnection> connection_;
+  std::shared_ptr<MediaPeer> media_;
 };
 
 }  // namespace

@@ -111,7 +111,7 @@ asio::awaitable<void> ControlPlane::Impl::stage_media(std::string session_id, St
   switch (what) {
     case StageMedia::arrived: {
       if (s.phase != Phase::publishing) co_return;  // prepared: go_live will find the media flowing
-      ss::MediaArrived arrived{"rtmp"};
+      ss::MediaArrived arrived{reason.empty() ? "rtmp" : reason};
       auto r = co_await actor->submit(std::move(arrived), command_meta(c, false), asio::use_awaitable);
       if (!r.ok()) log->warn("session {}: media arrived but not live: {}", session_id, r.error.message);
       break;

@@ -16,6 +16,7 @@
 #include "actors/gateway/server.hpp"
 #include "actors/host/directory.hpp"
 #include "actors/host/read_model.hpp"
+#include "actors/rooms/room_service.hpp"
 #include "actors/stage/stage_service.hpp"
 #include "ledger/ledger.hpp"
 #include "media/storage/blob_store.hpp"
@@ -121,6 +122,10 @@ void Node::start() {
                                                             : std::filesystem::path(config_.http.web_root)},
       config_.stage);
   stage_->register_routes(*router_);
+  rooms_ = std::make_shared<rooms::RoomService>(
+      rooms::RoomServiceDeps{*system_, *directory_, *control_, *ledger_, *metrics_, *ids_}, config_.webrtc);
+  rooms_->start();
+  surfaces_->set_media(rooms_);
   register_routes();
   surfaces_->register_routes(*router_);
   server_ = std::make_unique<gateway::HttpServer>(system_->io(), config_.http, *router_, *metrics_,
@@ -204,6 +209,7 @@ void Node::shutdown() {
   // Publishers are cut first and nothing is recorded for them: the next start gives them the
   // grace period to come back (a restart is not the publisher's fault).
   stage_->stop();
+  rooms_->stop();
   drain();
   // Everything acknowledged is committed already; make the read model current, snapshot it so
   // the next start replays little, and close the ledger (which signs a final checkpoint).

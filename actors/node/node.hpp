@@ -33,6 +33,9 @@ class ControlPlane;
 namespace omnicast::api {
 class Surfaces;
 }
+namespace omnicast::rooms {
+class RoomService;
+}
 namespace omnicast::stage {
 class StageService;
 }
@@ -103,6 +106,7 @@ class Node {
   std::unique_ptr<control::ControlPlane> control_;
   std::unique_ptr<api::Surfaces> surfaces_;
   std::unique_ptr<stage::StageService> stage_;
+  std::shared_ptr<rooms::RoomService> rooms_;
   std::unique_ptr<gateway::Router> router_;
   std::unique_ptr<gateway::HttpServer> server_;
   // The media retention sweep, every media.gc_interval_s (a timer on the system's executor).
