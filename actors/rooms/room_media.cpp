@@ -185,6 +185,9 @@ void RoomMedia::on_transport_state(const std::string& participant, sfu::Transpor
   auto* p = peer(participant);
   if (!p) return;
   if (p->push) p->push({{"type", "transport"}, {"state", std::string(sfu::to_string(s))}});
+  if (s == sfu::TransportState::connected)
+    for (const auto& [id, c] : p->consumers)
+      if (!c.source.empty()) router_.consumer_connected(c.handle, RoomShared::now_us());
   if (s != sfu::TransportState::failed) return;
   shared_.transport_failures->inc();
   runtime::logger("rooms")->info("room {}: {}'s transport failed", id_, participant);
@@ -216,9 +219,12 @@ Outcome RoomMedia::prepare_transport(Peer& p, const sfu::sdp::Offer& offer) {
     cb.on_rtcp = [this, who](std::uint8_t* data, std::size_t size) {
       if (auto* q = peer(who); q && q->endpoint) router_.receive_rtcp(q->endpoint, data, size, RoomShared::now_us());
     };
-    cb.on_state = [this, who](sfu::TransportState s) {
-      // Not from inside the transport's own call stack: the handler may drop the transport.
-      asio::post(io_, [this, who, s] { on_transport_state(who, s); });
+    cb.on_state = [weak = weak_from_this(), who, &io = io_](sfu::TransportState s) {
+      // Not from inside the transport's own call stack: the handler may drop the transport. The
+      // room may be gone by then (it closed, the node stops).
+      asio::post(io, [weak, who, s] {
+        if (auto self = weak.lock()) self->on_transport_state(who, s);
+      });
     };
     std::string err;
     p.transport = sfu::WebRtcTransport::create(shared_.loop_for(io_), shared_.certificate, options, std::move(cb), err);

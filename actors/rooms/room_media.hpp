@@ -35,7 +35,7 @@ struct ConsumerRequest {
   sfu::MediaKind kind = sfu::MediaKind::video;
 };
 
-class RoomMedia {
+class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
  public:
   RoomMedia(RoomShared& shared, asio::io_context& worker, std::string room_id);
   ~RoomMedia();

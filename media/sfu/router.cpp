@@ -370,6 +370,13 @@ bool Router::set_source(ConsumerId c, std::optional<ProducerId> p) {
   return true;
 }
 
+void Router::consumer_connected(ConsumerId c, std::int64_t now_us) {
+  auto& d = *impl_;
+  d.now_us = now_us;
+  Consumer* consumer = Impl::find(d.consumers, c);
+  if (consumer && consumer->source()) d.send_keyframe_request(*consumer->source());
+}
+
 void Router::request_keyframe(ProducerId p, std::int64_t now_us) {
   auto& d = *impl_;
   d.now_us = now_us;

@@ -96,6 +96,10 @@ class Router {
   // consumer (the consumer is then fed by nothing).
   bool set_source(ConsumerId c, std::optional<ProducerId> p);
   void request_keyframe(ProducerId p, std::int64_t now_us);  // rate-limited
+  // The subscriber behind this consumer can decode from now on (its transport just connected):
+  // the keyframe asked for when the consumer was attached went out before it could be received,
+  // so its source is asked again at once, outside the rate limit (once per connection).
+  void consumer_connected(ConsumerId c, std::int64_t now_us);
 
   // Decrypted packets from an endpoint's transport. `data` is writable (the router may rewrite
   // in place) and has size + kSrtpTrailerRoom bytes.

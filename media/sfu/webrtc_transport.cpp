@@ -150,11 +150,9 @@ struct WebRtcTransport::Impl final : IceLiteAgent::Listener, DtlsSession::Listen
     }
     // Usable or not, these are well-formed: RTCP's own component (rtcp-mux makes it unused), TCP
     // (no ICE-TCP here) and mDNS names (the peer's checks reveal its address anyway).
-    if (candidate->component != 1 || !candidate->udp || candidate->is_mdns()) return true;
-    if (!ice->add_remote_candidate(*candidate, error)) {
-      ++counters.bad_candidates;
-      return false;
-    }
+    // Well-formed candidates are not handed to libnice: an ICE-lite agent sends no checks (RFC 8445
+    // §2.5) and libnice would check every one it is given; the peer's own checks tell the agent
+    // its address (peer-reflexive).
     return true;
   }
 
