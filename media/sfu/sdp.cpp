@@ -40,6 +40,8 @@ Capabilities Capabilities::defaults() {
 // The offerer leaves the role to us when it says actpass; the node then takes the DTLS server
 // role, so the client's ClientHello is the first DTLS packet and no retransmission timer of ours
 // runs before the peer is reachable.
-Setup answer_setup(Setup offered) noexcept { return offered == Setup::passive ? Setup::active : Setup::passive; }
+// actpass: active, as RFC 5763 §5 recommends — the node then starts the handshake the moment ICE
+// connects instead of waiting for the peer's ClientHello, one flight sooner.
+Setup answer_setup(Setup offered) noexcept { return offered == Setup::active ? Setup::passive : Setup::active; }
 
 }  // namespace omnicast::sfu::sdp

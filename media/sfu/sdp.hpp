@@ -120,8 +120,9 @@ struct AnswerParams {
 // where the grammar has none) is left out with its line rather than written.
 std::string build_answer(const Offer& offer, const AnswerParams& params);
 
-// The node's DTLS role for an offer's a=setup: actpass→passive (the node is the DTLS server),
-// active→passive, passive→active.
+// The node's DTLS role for an offer's a=setup: actpass→active (the node is the DTLS client, as
+// RFC 5763 recommends: it starts the handshake as soon as ICE connects), active→passive,
+// passive→active.
 Setup answer_setup(Setup offered) noexcept;
 
 }  // namespace omnicast::sfu::sdp

@@ -1238,7 +1238,7 @@ TEST(SfuSdpAnswer, UnsafeValuesAreLeftOut) {
 }
 
 TEST(SfuSdpAnswer, SetupRule) {
-  EXPECT_EQ(answer_setup(Setup::actpass), Setup::passive);
+  EXPECT_EQ(answer_setup(Setup::actpass), Setup::active);
   EXPECT_EQ(answer_setup(Setup::active), Setup::passive);
   EXPECT_EQ(answer_setup(Setup::passive), Setup::active);
   EXPECT_EQ(to_string(Setup::actpass), "actpass");
