@@ -65,14 +65,20 @@ void RoomMedia::load() {
   }
 }
 
-void RoomMedia::on_event(std::uint64_t seq, const rm::Event& event, const domain::Stamp& stamp) {
-  if (!loaded_ || seq <= folded_seq_) return;
-  folded_seq_ = seq;
-  view_ = rm::apply(std::move(view_), event, stamp);
-  if (const auto* left = std::get_if<rm::Left>(&event)) {
-    if (auto* p = peer(left->participant); p && p->push) p->push({{"type", "transport"}, {"state", "closed"}});
-    remove_peer(left->participant, "left");
+void RoomMedia::on_events(const std::vector<Followed>& events) {
+  if (!loaded_) return;
+  bool changed = false;
+  for (const auto& f : events) {
+    if (f.seq <= folded_seq_) continue;
+    folded_seq_ = f.seq;
+    changed = true;
+    view_ = rm::apply(std::move(view_), f.event, f.stamp);
+    if (const auto* left = std::get_if<rm::Left>(&f.event)) {
+      if (auto* p = peer(left->participant); p && p->push) p->push({{"type", "transport"}, {"state", "closed"}});
+      drop_peer(left->participant, "left");
+    }
   }
+  if (!changed) return;
   if (view_.phase == rm::Phase::closed) return close_all("room_closed");
   rewire();
 }
@@ -157,7 +163,7 @@ void RoomMedia::drop_transport(Peer& p) {
   p.remote_ufrag.clear();
 }
 
-void RoomMedia::remove_peer(const std::string& participant, const char* why) {
+void RoomMedia::drop_peer(const std::string& participant, const char* why) {
   auto it = peers_.find(participant);
   if (it == peers_.end()) return;
   it->second->grace.cancel();
@@ -165,6 +171,10 @@ void RoomMedia::remove_peer(const std::string& participant, const char* why) {
   peers_.erase(it);
   shared_.forget_figures(id_, participant);
   runtime::logger("rooms")->debug("room {}: {} removed ({})", id_, participant, why);
+}
+
+void RoomMedia::remove_peer(const std::string& participant, const char* why) {
+  drop_peer(participant, why);
   rewire();
 }
 

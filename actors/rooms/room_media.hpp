@@ -48,7 +48,14 @@ class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
   // The room's history up to now, from the ledger (the first time), then each committed event
   // after it; events at or before the last folded seq are skipped.
   void load();
-  void on_event(std::uint64_t seq, const domain::room::Event& event, const domain::Stamp& stamp);
+  struct Followed {
+    std::uint64_t seq = 0;
+    domain::room::Event event;
+    domain::Stamp stamp;
+  };
+  // The room's events of one committed batch, in order; the Router and the participants are
+  // brought up to date once, after all of them (a publish of two tracks is one producers push).
+  void on_events(const std::vector<Followed>& events);
 
   // A socket of `participant` joined (or rejoined within the grace): pushes go there now. A
   // rejoin drops the old transport and its publications.
@@ -107,6 +114,7 @@ class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
   Outcome prepare_transport(Peer& p, const sfu::sdp::Offer& offer);
   Outcome answer(Peer& p, const sfu::sdp::Offer& offer, Json result);
   void drop_transport(Peer& p);
+  void drop_peer(const std::string& participant, const char* why);  // without rewire()
   void remove_peer(const std::string& participant, const char* why);
   void on_transport_state(const std::string& participant, sfu::TransportState s);
   void start_grace(Peer& p);

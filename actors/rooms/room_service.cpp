@@ -147,23 +147,27 @@ struct RoomService::Impl : std::enable_shared_from_this<RoomService::Impl> {
   }
 
   void on_committed(const ledger::CommittedBatch& batch) {
+    std::map<std::string, std::vector<RoomMedia::Followed>> by_room;
     std::uint64_t seq = batch.first_seq;
     for (const auto& record : batch.records) {
       const auto this_seq = seq++;
       const auto v = ledger::decode_envelope(record);
       if (v.kind.rfind("room.", 0) != 0) continue;
+      auto event = domain::from_payload<rm::Event>(v.kind, v.kind_version, v.payload);
+      if (!event) continue;
+      by_room[std::string(v.actor)].push_back(
+          {this_seq, std::move(*event), domain::Stamp{v.ts_us, std::string(v.actor), std::string(v.tenant)}});
+    }
+    for (auto& [room_id, events] : by_room) {
       Room r;
       {
         std::lock_guard lock(mu);
-        auto it = rooms.find(std::string(v.actor));
+        auto it = rooms.find(room_id);
         if (it == rooms.end()) continue;
         r = it->second;
       }
-      auto event = domain::from_payload<rm::Event>(v.kind, v.kind_version, v.payload);
-      if (!event) continue;
-      domain::Stamp stamp{v.ts_us, std::string(v.actor), std::string(v.tenant)};
-      asio::post(*r.worker, [self = shared_from_this(), m = r.media, this_seq, e = std::move(*event), stamp] {
-        m->on_event(this_seq, e, stamp);
+      asio::post(*r.worker, [self = shared_from_this(), m = r.media, events = std::move(events)] {
+        m->on_events(events);
         if (m->closed()) self->forget(m);
       });
     }
