@@ -5,4 +5,6 @@ add_test(NAME e2e.room_page
           ${E2E_DIR}/room_page.test.mjs
   WORKING_DIRECTORY ${E2E_DIR})
 set_tests_properties(e2e.room_page PROPERTIES LABELS e2e TIMEOUT 300
-  FIXTURES_REQUIRED e2e_npm_packages ENVIRONMENT "${E2E_ENV}")
+  FIXTURES_REQUIRED e2e_npm_packages ENVIRONMENT "${E2E_ENV}"
+  # Chromium decoding two cameras needs the CPU the aiortc tests need: one at a time.
+  RESOURCE_LOCK omnicast_webrtc_media)
