@@ -43,9 +43,7 @@ bool peer_receives(sfu::Direction d) { return d == sfu::Direction::recvonly || d
 }  // namespace
 
 RoomMedia::RoomMedia(RoomShared& shared, asio::io_context& worker, std::string room_id)
-    : shared_(shared), io_(worker), id_(std::move(room_id)), router_(shared.wall_minus_steady_us), ticker_(worker) {
-  schedule_tick();
-}
+    : shared_(shared), io_(worker), id_(std::move(room_id)), router_(shared.wall_minus_steady_us), ticker_(worker) {}
 
 RoomMedia::~RoomMedia() { close_all("node_stop"); }
 
@@ -117,6 +115,7 @@ void RoomMedia::attach(const std::string& participant, std::uint64_t socket, Pus
     if (!old.empty()) shared_.unpublish(id_, view_.tenant, participant, std::move(old), "reconnected");
   }
   slot->grace.cancel();
+  schedule_tick();
   slot->socket = socket;
   slot->push = std::move(push);
   slot->joined_us = RoomShared::now_us();
@@ -509,12 +508,16 @@ void RoomMedia::notify() {
 
 // ---- the clock: RTCP, NACK, keyframe requests, figures -----------------------------------------
 
+// The clock runs while the room has participants with media here: an idle room costs nothing.
 void RoomMedia::schedule_tick() {
+  if (ticking_) return;
+  ticking_ = true;
   ticker_.expires_after(kTick);
   ticker_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
+    ticking_ = false;
     tick();
-    schedule_tick();
+    if (!peers_.empty()) schedule_tick();
   });
 }
 

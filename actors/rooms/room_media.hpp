@@ -137,6 +137,7 @@ class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
   std::map<std::string, std::unique_ptr<Peer>> peers_;
   std::map<std::string, std::string> producer_owner_;  // producer id -> participant with a handle
   asio::steady_timer ticker_;
+  bool ticking_ = false;
   std::int64_t last_report_us_ = 0;
   sfu::RouterCounters reported_;
   bool live_reported_ = false;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <set>
 
 #include "actors/domain/event_codec.hpp"
@@ -133,7 +134,8 @@ struct RoomService::Impl : std::enable_shared_from_this<RoomService::Impl> {
   bool stopped = false;
 
   // The room's media, made (and its history folded) on first use. Posting the fold under the
-  // lock orders it before any event the follower posts for that room.
+  // lock orders it before any event the follower posts for that room. A room found closed by
+  // its fold is forgotten again at once.
   Room room(const std::string& room_id) {
     std::lock_guard lock(mu);
     auto& r = rooms[room_id];
@@ -141,9 +143,18 @@ struct RoomService::Impl : std::enable_shared_from_this<RoomService::Impl> {
       auto& worker = shared.d.system.media_worker_for(room_id);
       r.worker = &worker.io();
       r.media = std::make_shared<RoomMedia>(shared, worker.io(), room_id);
-      asio::post(*r.worker, [m = r.media] { m->load(); });
+      asio::post(*r.worker, [self = shared_from_this(), m = r.media] {
+        m->load();
+        if (m->closed()) self->forget(m);
+      });
     }
     return r;
+  }
+  std::optional<Room> find(const std::string& room_id) {
+    std::lock_guard lock(mu);
+    auto it = rooms.find(room_id);
+    if (it == rooms.end()) return std::nullopt;
+    return it->second;
   }
 
   void on_committed(const ledger::CommittedBatch& batch) {
@@ -281,8 +292,9 @@ class Peer final : public api::MediaPeer, public std::enable_shared_from_this<Pe
   }
 
   void joined() override {
-    auto r = service_->room(room_id());
     joined_ = true;
+    if (stage()) return;  // a stage's audience and publisher have no SFU media
+    auto r = service_->room(room_id());
     asio::post(*r.worker, [m = r.media, who = participant(), socket = socket_, push = push_] {
       m->attach(who, socket, push);
     });
@@ -291,13 +303,15 @@ class Peer final : public api::MediaPeer, public std::enable_shared_from_this<Pe
   void left() override { joined_ = false; }
 
   void socket_closed() override {
-    if (!joined_) return;
-    auto r = service_->room(room_id());
-    asio::post(*r.worker, [m = r.media, who = participant(), socket = socket_] { m->detach(who, socket); });
+    if (!joined_ || stage()) return;
+    // Only a room with media here: a socket closing after its room closed must not make one.
+    if (auto r = service_->find(room_id()))
+      asio::post(*r->worker, [m = r->media, who = participant(), socket = socket_] { m->detach(who, socket); });
   }
 
  private:
   const std::string& participant() const { return who_.token.sub; }
+  bool stage() const { return who_.token.mode == "stage"; }
   const std::string& room_id() const { return who_.token.room_id; }
   const std::string& tenant() const { return who_.token.tenant; }
 
@@ -364,6 +378,9 @@ class Peer final : public api::MediaPeer, public std::enable_shared_from_this<Pe
 
   void run(const std::string& type, const Json& msg, Reply& reply) {
     if (!joined_) throw control::ApiException{{409, "not_joined", "send join before any media message", nullptr, 0}};
+    if (stage())
+      throw control::ApiException{{409, "illegal_transition",
+                                   "a stage takes its media from the stage ingest (RTMP), not the SFU", nullptr, 0}};
     const auto who = participant();
     if (type == "candidate") {
       const auto* c = control::get_string(msg, "candidate", true);

