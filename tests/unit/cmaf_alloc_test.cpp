@@ -9,41 +9,14 @@
 #include <new>
 
 #include "media/cmaf/packager.hpp"
+#include "tests/support/counting_new.hpp"
 #include "tests/unit/cmaf_test_media.hpp"
 
 namespace {
 
-std::atomic<bool> g_counting{false};
-std::atomic<std::uint64_t> g_cpp_allocations{0};
 std::atomic<std::uint64_t> g_c_allocations{0};
 
-void* counted_new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_cpp_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-
-void* counted_new_aligned(std::size_t size, std::align_val_t align) {
-  if (g_counting.load(std::memory_order_relaxed)) g_cpp_allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto a = static_cast<std::size_t>(align);
-  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-
 }  // namespace
-
-void* operator new(std::size_t size) { return counted_new(size); }
-void* operator new[](std::size_t size) { return counted_new(size); }
-void* operator new(std::size_t size, std::align_val_t align) { return counted_new_aligned(size, align); }
-void* operator new[](std::size_t size, std::align_val_t align) { return counted_new_aligned(size, align); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 // The sanitizers own malloc in their builds; elsewhere the executable's definitions take
 // precedence over glibc's for every shared library, libav* included, and forward to glibc's own.
@@ -58,7 +31,8 @@ void* __libc_realloc(void*, std::size_t);
 void* __libc_memalign(std::size_t, std::size_t);
 
 static void count_c_allocation() {
-  if (g_counting.load(std::memory_order_relaxed)) g_c_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (omnicast::test::counting_allocations.load(std::memory_order_relaxed))
+    g_c_allocations.fetch_add(1, std::memory_order_relaxed);
 }
 void* malloc(std::size_t size) noexcept {
   count_c_allocation();
@@ -120,16 +94,16 @@ TEST(CmafAllocations, SteadyStateFramesAllocateNothingInThePackager) {
       auto frame = f.view();
       frame.dts_ms += pass * loop_ms;
       const auto parts_before = out.parts;
-      g_cpp_allocations = 0;
+      omnicast::test::cpp_allocations = 0;
       g_c_allocations = 0;
-      g_counting = true;
+      omnicast::test::counting_allocations = true;
       packager.on_frame(frame);
-      g_counting = false;
+      omnicast::test::counting_allocations = false;
       Tally& t = out.parts == parts_before ? quiet : with_part;
       ++t.calls;
-      t.cpp += g_cpp_allocations;
+      t.cpp += omnicast::test::cpp_allocations;
       t.c += g_c_allocations;
-      t.max_cpp = std::max<std::uint64_t>(t.max_cpp, g_cpp_allocations);
+      t.max_cpp = std::max<std::uint64_t>(t.max_cpp, omnicast::test::cpp_allocations);
     }
   }
   EXPECT_EQ(out.inits, 1u);

@@ -12,39 +12,7 @@
 #include "media/sfu/router.hpp"
 #include "media/sfu/rtcp.hpp"
 #include "media/sfu/rtp_packet.hpp"
-
-namespace {
-
-std::atomic<bool> g_counting{false};
-std::atomic<std::uint64_t> g_allocations{0};
-
-void* counted_new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-
-void* counted_new_aligned(std::size_t size, std::align_val_t align) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto a = static_cast<std::size_t>(align);
-  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) { return counted_new(size); }
-void* operator new[](std::size_t size) { return counted_new(size); }
-void* operator new(std::size_t size, std::align_val_t align) { return counted_new_aligned(size, align); }
-void* operator new[](std::size_t size, std::align_val_t align) { return counted_new_aligned(size, align); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "tests/support/counting_new.hpp"
 
 namespace omnicast::test::sfu_rtp {
 namespace {
@@ -205,20 +173,20 @@ TEST(RouterAllocations, ForwardingNackingAndReportingAllocateNothingAfterWarmUp)
   ASSERT_GT(subscriber_tx[0].rtp, 0u);
 
   // The counter does see allocations.
-  g_counting = true;
+  omnicast::test::counting_allocations = true;
   ::operator delete(::operator new(8));  // a call, not a new-expression: it cannot be elided
-  g_counting = false;
-  ASSERT_EQ(g_allocations.exchange(0), 1u);
+  omnicast::test::counting_allocations = false;
+  ASSERT_EQ(omnicast::test::cpp_allocations.exchange(0), 1u);
 
   const RouterCounters before = router.counters();
   const std::uint64_t video_before = video_sent;
-  g_allocations = 0;
-  g_counting = true;
+  omnicast::test::cpp_allocations = 0;
+  omnicast::test::counting_allocations = true;
   for (std::uint64_t i = 2000; i < 12000; ++i) step(i);
-  g_counting = false;
+  omnicast::test::counting_allocations = false;
   const RouterCounters after = router.counters();
 
-  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(omnicast::test::cpp_allocations.load(), 0u);
   const std::uint64_t video_packets = video_sent - video_before;
   EXPECT_GE(video_packets, 9900u);
   // Every video and audio packet went to 4 consumers; retransmitted ones too.
@@ -239,7 +207,7 @@ TEST(RouterAllocations, ForwardingNackingAndReportingAllocateNothingAfterWarmUp)
               static_cast<unsigned long long>(after.retransmissions - before.retransmissions),
               static_cast<unsigned long long>(after.nacks_sent - before.nacks_sent),
               static_cast<unsigned long long>(after.plis_sent - before.plis_sent),
-              static_cast<unsigned long long>(g_allocations.load()));
+              static_cast<unsigned long long>(omnicast::test::cpp_allocations.load()));
 }
 
 }  // namespace
