@@ -134,15 +134,20 @@ void RoomMedia::detach(const std::string& participant, std::uint64_t socket) {
 
 void RoomMedia::start_grace(Peer& p) {
   p.grace.expires_after(shared_.config.disconnect_grace);
-  p.grace.async_wait([this, who = p.participant](boost::system::error_code ec) {
-    if (ec) return;
-    auto* gone = peer(who);
-    if (!gone || (gone->socket != 0 && gone->transport)) return;
-    runtime::logger("rooms")->info("room {}: {} gone for {} s, leaving (timeout)", id_, who,
-                                   shared_.config.disconnect_grace.count());
-    if (view_.members.count(who)) shared_.leave(id_, view_.tenant, who, "timeout");
-    else remove_peer(who, "timeout");
+  p.grace.async_wait([weak = weak_from_this(), who = p.participant](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    self->grace_over(who);
   });
+}
+
+void RoomMedia::grace_over(const std::string& who) {
+  auto* gone = peer(who);
+  if (!gone || (gone->socket != 0 && gone->transport)) return;
+  runtime::logger("rooms")->info("room {}: {} gone for {} s, leaving (timeout)", id_, who,
+                                 shared_.config.disconnect_grace.count());
+  if (view_.members.count(who)) shared_.leave(id_, view_.tenant, who, "timeout");
+  else remove_peer(who, "timeout");
 }
 
 void RoomMedia::drop_transport(Peer& p) {
@@ -513,11 +518,14 @@ void RoomMedia::schedule_tick() {
   if (ticking_) return;
   ticking_ = true;
   ticker_.expires_after(kTick);
-  ticker_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
-    ticking_ = false;
-    tick();
-    if (!peers_.empty()) schedule_tick();
+  // A weak reference, not `this`: a handler already queued when the room goes is run with
+  // success, not operation_aborted, and must find it gone.
+  ticker_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    self->ticking_ = false;
+    self->tick();
+    if (!self->peers_.empty()) self->schedule_tick();
   });
 }
 

@@ -118,6 +118,7 @@ class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
   void remove_peer(const std::string& participant, const char* why);
   void on_transport_state(const std::string& participant, sfu::TransportState s);
   void start_grace(Peer& p);
+  void grace_over(const std::string& participant);
   // Makes the Router match the view: consumers fed by what they want, producers paused when
   // muted; then tells each participant what changed for it.
   void rewire();

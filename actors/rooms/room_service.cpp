@@ -138,6 +138,7 @@ struct RoomService::Impl : std::enable_shared_from_this<RoomService::Impl> {
   // its fold is forgotten again at once.
   Room room(const std::string& room_id) {
     std::lock_guard lock(mu);
+    if (stopped) return {};  // the node is stopping: no new room media
     auto& r = rooms[room_id];
     if (!r.media) {
       auto& worker = shared.d.system.media_worker_for(room_id);
@@ -295,6 +296,7 @@ class Peer final : public api::MediaPeer, public std::enable_shared_from_this<Pe
     joined_ = true;
     if (stage()) return;  // a stage's audience and publisher have no SFU media
     auto r = service_->room(room_id());
+    if (!r.media) return;
     asio::post(*r.worker, [m = r.media, who = participant(), socket = socket_, push = push_] {
       m->attach(who, socket, push);
     });
@@ -346,6 +348,7 @@ class Peer final : public api::MediaPeer, public std::enable_shared_from_this<Pe
   template <class Fn>
   void on_worker(Reply reply, Fn fn) {
     auto r = service_->room(room_id());
+    if (!r.media) return fail(reply, {503, "unavailable", "the node is stopping", nullptr, 0});
     asio::post(*r.worker, [self = shared_from_this(), m = r.media, fn = std::move(fn), reply = std::move(reply)]() mutable {
       Outcome out = fn(*m);
       if (auto* e = std::get_if<ApiError>(&out)) return self->fail(reply, *e);
@@ -488,14 +491,14 @@ void RoomService::start() {
 }
 
 void RoomService::stop() {
-  if (!impl_ || impl_->stopped) return;
-  impl_->stopped = true;
-  impl_->subscription = {};
   std::map<std::string, Impl::Room> rooms;
   {
     std::lock_guard lock(impl_->mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
     rooms.swap(impl_->rooms);
   }
+  impl_->subscription = {};
   // Each room closes its transports on its worker; then each worker's GLib loop goes, there too.
   std::vector<std::future<void>> done;
   std::set<asio::io_context*> workers;
