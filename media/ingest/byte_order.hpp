@@ -2,22 +2,17 @@
 #include <cstdint>
 #include <vector>
 
-// Big-endian (network order) loads and appends for the RTMP, AMF0 and FLV parsers. Callers check
-// the length first; these never do.
+#include "runtime/byte_order.hpp"
+
+// Big-endian (network order) loads (runtime/byte_order.hpp) and appends for the RTMP, AMF0 and FLV
+// parsers, and RTMP's one little-endian field. Callers check the length first; these never do.
 namespace omnicast::ingest {
 
-inline std::uint16_t load_be16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-inline std::uint32_t load_be24(const std::uint8_t* p) noexcept {
-  return (std::uint32_t{p[0]} << 16) | (std::uint32_t{p[1]} << 8) | p[2];
-}
-inline std::uint32_t load_be32(const std::uint8_t* p) noexcept {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
-inline std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-  return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
-}
+using runtime::load_be16;
+using runtime::load_be24;
+using runtime::load_be32;
+using runtime::load_be64;
+
 // The message stream id in a type 0 chunk header is the one little-endian field of RTMP.
 inline std::uint32_t load_le32(const std::uint8_t* p) noexcept {
   return (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[2]} << 16) | (std::uint32_t{p[1]} << 8) | p[0];

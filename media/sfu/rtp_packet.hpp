@@ -7,33 +7,17 @@
 #include <span>
 #include <string_view>
 
+#include "runtime/byte_order.hpp"
+
 namespace omnicast::sfu {
 
-// Network byte order, for the RTP and RTCP code. Callers check the length first; these never do.
-inline std::uint16_t load_be16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-inline std::uint32_t load_be24(const std::uint8_t* p) noexcept {
-  return (std::uint32_t{p[0]} << 16) | (std::uint32_t{p[1]} << 8) | p[2];
-}
-inline std::uint32_t load_be32(const std::uint8_t* p) noexcept {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
-inline void store_be16(std::uint8_t* p, std::uint16_t v) noexcept {
-  p[0] = static_cast<std::uint8_t>(v >> 8);
-  p[1] = static_cast<std::uint8_t>(v);
-}
-inline void store_be24(std::uint8_t* p, std::uint32_t v) noexcept {
-  p[0] = static_cast<std::uint8_t>(v >> 16);
-  p[1] = static_cast<std::uint8_t>(v >> 8);
-  p[2] = static_cast<std::uint8_t>(v);
-}
-inline void store_be32(std::uint8_t* p, std::uint32_t v) noexcept {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
+// Network byte order (runtime/byte_order.hpp), for the RTP and RTCP code.
+using runtime::load_be16;
+using runtime::load_be24;
+using runtime::load_be32;
+using runtime::store_be16;
+using runtime::store_be24;
+using runtime::store_be32;
 
 // A received RTP packet, validated once by parse(): every field below lies inside the bytes.
 // It points into the caller's buffer and copies nothing; the buffer must outlive it.
