@@ -81,12 +81,6 @@ void RoomMedia::on_events(const std::vector<Followed>& events) {
   rewire();
 }
 
-std::optional<domain::Role> RoomMedia::role_of(const std::string& participant) const {
-  auto m = view_.members.find(participant);
-  if (m == view_.members.end()) return std::nullopt;
-  return m->second.role;
-}
-
 bool RoomMedia::visible_to(const std::string& participant, const rm::Track& t) const {
   if (t.participant == participant) return false;
   if (view_.mode != domain::Mode::roulette) return true;
@@ -226,12 +220,13 @@ Outcome RoomMedia::prepare_transport(Peer& p, const sfu::sdp::Offer& offer) {
     options.consent_timeout_us = std::chrono::duration_cast<std::chrono::microseconds>(shared_.config.consent_timeout).count();
     sfu::WebRtcTransport::Callbacks cb;
     const std::string who = p.participant;
-    // The endpoint id is known once the transport exists; the callbacks read it from the peer.
-    cb.on_rtp = [this, who](std::uint8_t* data, std::size_t size) {
-      if (auto* q = peer(who); q && q->endpoint) router_.receive_rtp(q->endpoint, data, size, RoomShared::now_us());
+    // Per packet: no lookup. The peer outlives its transport (drop_transport closes it first, and
+    // a closed transport calls nothing), and its endpoint id is set once the transport exists.
+    cb.on_rtp = [this, q = &p](std::uint8_t* data, std::size_t size) {
+      if (q->endpoint) router_.receive_rtp(q->endpoint, data, size, RoomShared::now_us());
     };
-    cb.on_rtcp = [this, who](std::uint8_t* data, std::size_t size) {
-      if (auto* q = peer(who); q && q->endpoint) router_.receive_rtcp(q->endpoint, data, size, RoomShared::now_us());
+    cb.on_rtcp = [this, q = &p](std::uint8_t* data, std::size_t size) {
+      if (q->endpoint) router_.receive_rtcp(q->endpoint, data, size, RoomShared::now_us());
     };
     cb.on_state = [weak = weak_from_this(), who, &io = io_](sfu::TransportState s) {
       // Not from inside the transport's own call stack: the handler may drop the transport. The

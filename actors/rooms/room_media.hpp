@@ -72,8 +72,6 @@ class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
                       const std::vector<std::string>& consumer_ids);
   Outcome renegotiate(const std::string& participant, const sfu::sdp::Offer& offer);
   Outcome candidate(const std::string& participant, const std::string& candidate);
-  // Membership as the room's view has it (for the signaling's checks before the ledger).
-  std::optional<domain::Role> role_of(const std::string& participant) const;
 
   // Closes every transport (node shutdown or the room closed).
   void close_all(const char* why);
