@@ -18,16 +18,13 @@
 #include "actors/control/meta.hpp"
 #include "actors/control/policy.hpp"
 #include "actors/control/tokens.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 using namespace omnicast;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
+using omnicast::fuzz::fail;
 
 const control::TokenService& tokens() {
   static const control::TokenService service = [] {

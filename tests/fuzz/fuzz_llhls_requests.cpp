@@ -21,16 +21,13 @@
 #include "media/hls/playlist_query.hpp"
 #include "media/hls/resource_lookup.hpp"
 #include "media/hls/uri_names.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 using namespace omnicast::media;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
+using omnicast::fuzz::fail;
 
 // 30 fps, 0.3 s parts, 2 s segments with a reconnect: the shape the packager makes.
 std::shared_ptr<const hls::Snapshot> make_stream(int segments, bool end) {

@@ -33,21 +33,14 @@
 #include "media/ingest/chunk_writer.hpp"
 #include "media/ingest/rtmp_message.hpp"
 #include "media/ingest/rtmp_server_session.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 using namespace omnicast;
 using namespace omnicast::ingest;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
-#define FUZZ_CHECK(cond) \
-  do {                   \
-    if (!(cond)) fail(#cond); \
-  } while (0)
+using omnicast::fuzz::fail;
 
 using State = RtmpServerSession::State;
 

@@ -33,20 +33,13 @@
 #include "media/sfu/router.hpp"
 #include "media/sfu/rtcp.hpp"
 #include "media/sfu/rtp_packet.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 using namespace omnicast::sfu;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
-#define FUZZ_CHECK(cond)      \
-  do {                        \
-    if (!(cond)) fail(#cond); \
-  } while (0)
+using omnicast::fuzz::fail;
 
 void check_rtp(const std::uint8_t* data, std::size_t size) {
   const auto p = RtpPacket::parse(data, size);

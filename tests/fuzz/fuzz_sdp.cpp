@@ -19,21 +19,14 @@
 #include <string_view>
 
 #include "media/sfu/sdp.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 using namespace omnicast::sfu;
 using namespace omnicast::sfu::sdp;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
-#define FUZZ_CHECK(cond) \
-  do {                   \
-    if (!(cond)) fail(#cond); \
-  } while (0)
+using omnicast::fuzz::fail;
 
 bool valid_mid(std::string_view mid) {
   if (mid.empty() || mid.size() > kMaxMidLength) return false;

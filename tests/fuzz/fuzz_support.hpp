@@ -21,15 +21,10 @@
 #include "actors/domain/stream_session.hpp"
 #include "actors/domain/upload.hpp"
 #include "ledger/codec.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 namespace omnicast::fuzz {
 
-// An invariant is broken: say which, then crash so libFuzzer records the input.
-[[noreturn]] inline void fail(const char* what) {
-  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
 // A known, reported weakness the target keeps finding: logged once, fatal only with
 // OMNICAST_FUZZ_STRICT=1 (to confirm a fix). See docs/fuzzing.md, "Known findings".
 inline void known_finding(const char* what) {
@@ -43,11 +38,6 @@ inline void known_finding(const char* what) {
     std::fprintf(stderr, "known finding (not fatal without OMNICAST_FUZZ_STRICT=1): %s\n", what);
   }
 }
-
-#define FUZZ_CHECK(cond)                          \
-  do {                                            \
-    if (!(cond)) ::omnicast::fuzz::fail(#cond);   \
-  } while (0)
 
 // ---- a struct with every field type the codec supports ---------------------------------------
 

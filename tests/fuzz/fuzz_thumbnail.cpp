@@ -21,20 +21,13 @@
 #include <vector>
 
 #include "media/thumbnail/thumbnail.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 using namespace omnicast::media::thumbnail;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
-#define FUZZ_CHECK(cond)      \
-  do {                        \
-    if (!(cond)) fail(#cond); \
-  } while (0)
+using omnicast::fuzz::fail;
 
 // A 64x48 High profile IDR from `ffmpeg -f lavfi -i testsrc2=size=64x48 -frames:v 1 -c:v libx264
 // -preset veryfast -profile:v high`, its SEI left out; 4-byte NAL lengths.
