@@ -32,12 +32,6 @@ std::uint32_t random_u32() {
   return v;
 }
 
-const sfu::NegotiatedMedia* section(const sfu::sdp::Offer& offer, const std::string& mid) {
-  for (const auto& m : offer.media)
-    if (m.mid == mid) return &m;
-  return nullptr;
-}
-
 bool peer_receives(sfu::Direction d) { return d == sfu::Direction::recvonly || d == sfu::Direction::sendrecv; }
 
 }  // namespace
@@ -266,7 +260,7 @@ Outcome RoomMedia::prepare_transport(Peer& p, const sfu::sdp::Offer& offer) {
   }
   // Sections the client stopped end their subscriptions.
   for (auto it = p.consumers.begin(); it != p.consumers.end();) {
-    const auto* m = section(offer, it->second.mid);
+    const auto* m = offer.section(it->second.mid);
     if (!m || m->rejected || !peer_receives(m->peer_direction)) {
       router_.remove_consumer(it->second.handle);
       it = p.consumers.erase(it);
@@ -301,7 +295,7 @@ Outcome RoomMedia::publish(const std::string& participant, const sfu::sdp::Offer
   if (auto* e = std::get_if<control::ApiError>(&ready)) return *e;
   Json producers = Json::array();
   for (const auto& t : tracks) {
-    const auto* m = section(offer, t.mid);
+    const auto* m = offer.section(t.mid);
     if (!m || m->rejected || m->codecs.empty()) continue;  // checked before the ledger; the offer raced
     sfu::ProducerParams params;
     params.kind = m->kind;
@@ -332,7 +326,7 @@ Outcome RoomMedia::subscribe(const std::string& participant, const sfu::sdp::Off
   if (!p) return error(409, "not_joined", participant + " has not joined room " + id_ + " on this socket");
   // Every request is checked before anything changes.
   for (const auto& r : requests) {
-    const auto* m = section(offer, r.mid);
+    const auto* m = offer.section(r.mid);
     if (!m || m->rejected) return error(400, "invalid_sdp", "the offer has no usable section with mid " + r.mid);
     if (m->peer_direction != sfu::Direction::recvonly && m->peer_direction != sfu::Direction::sendrecv)
       return error(400, "invalid_sdp", "section " + r.mid + " does not receive (make it recvonly)");
@@ -365,7 +359,7 @@ Outcome RoomMedia::subscribe(const std::string& participant, const sfu::sdp::Off
   if (auto* e = std::get_if<control::ApiError>(&ready)) return *e;
   Json consumers = Json::array();
   for (const auto& r : requests) {
-    const auto* m = section(offer, r.mid);
+    const auto* m = offer.section(r.mid);
     Consumer c;
     c.id = shared_.d.ids.next("cn");
     c.mid = r.mid;

@@ -409,9 +409,7 @@ class Peer final : public api::MediaPeer, public std::enable_shared_from_this<Pe
       for (const auto& t : *it) {
         if (!t.is_object()) throw control::ApiException{control::invalid_argument("each track is an object")};
         const auto* mid = control::get_string(t, "mid", true, "tracks[].");
-        const sfu::NegotiatedMedia* m = nullptr;
-        for (const auto& s : offer->media)
-          if (s.mid == *mid) m = &s;
+        const sfu::NegotiatedMedia* m = offer->section(*mid);
         if (!m) throw control::ApiException{{400, "invalid_sdp", "the offer has no section with mid " + *mid, nullptr, 0}};
         if (m->rejected || m->codecs.empty())
           throw control::ApiException{{409, "codec_mismatch", "section " + *mid + " has no codec the node accepts (" +

@@ -86,6 +86,13 @@ struct Offer {
   std::vector<OfferedSection> sections;  // parallel to `media`
   std::vector<Candidate> candidates;     // a=candidate lines of the accepted sections (trickle may add more)
   std::uint64_t origin_session_id = 0;   // o= line
+
+  // The section with this mid, or nullptr.
+  const NegotiatedMedia* section(std::string_view mid) const noexcept {
+    for (const auto& m : media)
+      if (m.mid == mid) return &m;
+    return nullptr;
+  }
 };
 
 // Parse and negotiate an offer against `caps`. nullopt + `error` (one line naming the line number
