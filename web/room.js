@@ -369,6 +369,7 @@
             }
             addConsumer(c.consumer_id, a.producer.producer_id, a.producer.participant, a.producer.kind, a.transceiver);
           }
+          resume(result.consumers);
         },
         failed: () => added.forEach((a) => {
           refusedProducers.add(a.producer.producer_id);
@@ -395,10 +396,18 @@
             const c = byMid.get(a.transceiver.mid);
             if (c) addConsumer(c.consumer_id, c.producer_id || null, "partner", a.kind, a.transceiver);
           }
+          resume(result.consumers);
         },
         failed: () => added.forEach((a) => a.transceiver.stop()),
       };
     });
+  }
+
+  // The node forwards nothing to a new consumer until it is resumed: only now, with the answer
+  // applied, does the browser know where that media goes.
+  function resume(consumersOfReply) {
+    const ids = (consumersOfReply || []).map((c) => c.consumer_id);
+    if (ids.length) request("resume", { consumer_ids: ids }).catch((e) => page.left || fail("resume", e));
   }
 
   function addConsumer(consumerId, producerId, participant, kind, transceiver) {

@@ -7,8 +7,9 @@
 
 // The SFU's side of the participant WebSocket (/v1/ws, docs/api.md "WebRTC signaling"). The
 // socket authenticates, runs join/leave/next through the control plane, and hands every media
-// message (publish, unpublish, subscribe/unsubscribe with an SDP offer, offer, candidate, mute)
-// to the MediaPeer of its participant. Implemented by actors/rooms; the api layer only knows this.
+// message (publish, unpublish, subscribe/unsubscribe with an SDP offer, offer, candidate, mute,
+// pause, resume) to the MediaPeer of its participant. Implemented by actors/rooms; the api layer
+// only knows this.
 namespace omnicast::api {
 
 class MediaPeer {

@@ -44,7 +44,8 @@ class ApiSocket final : public gateway::WsEndpoint, public std::enable_shared_fr
     if (type == "ping") return send({{"type", "pong"}, {"id", id}});
     // subscribe/unsubscribe with an SDP offer are the SFU's; without one, the event stream's.
     const bool media_message = type == "publish" || type == "unpublish" || type == "offer" || type == "candidate" ||
-                               type == "mute" || ((type == "subscribe" || type == "unsubscribe") && msg.contains("sdp"));
+                               type == "mute" || type == "pause" || type == "resume" ||
+                               ((type == "subscribe" || type == "unsubscribe") && msg.contains("sdp"));
     if (media_message) {
       if (!media_) return reply_error(id, {503, "unavailable", "this node runs no SFU", nullptr, 0});
       Json args = msg;

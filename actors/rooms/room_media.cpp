@@ -189,7 +189,7 @@ void RoomMedia::on_transport_state(const std::string& participant, sfu::Transpor
   if (p->push) p->push({{"type", "transport"}, {"state", std::string(sfu::to_string(s))}});
   if (s == sfu::TransportState::connected)
     for (const auto& [id, c] : p->consumers)
-      if (!c.source.empty()) router_.consumer_connected(c.handle, RoomShared::now_us());
+      if (c.fed) router_.consumer_connected(c.handle, RoomShared::now_us());
   if (s != sfu::TransportState::failed) return;
   shared_.transport_failures->inc();
   runtime::logger("rooms")->info("room {}: {}'s transport failed", id_, participant);
@@ -408,6 +408,23 @@ Outcome RoomMedia::unsubscribe(const std::string& participant, const sfu::sdp::O
   return answer(*p, offer, Json::object());
 }
 
+Outcome RoomMedia::set_consumers_paused(const std::string& participant, const std::vector<std::string>& consumer_ids,
+                                        bool paused) {
+  auto* p = peer(participant);
+  if (!p || !p->transport) return error(409, "not_joined", participant + " has no media in room " + id_);
+  for (const auto& id : consumer_ids)
+    if (!p->consumers.count(id)) return error(404, "not_found", "no consumer " + id + " of " + participant);
+  for (const auto& id : consumer_ids) p->consumers.at(id).paused = paused;
+  rewire();
+  // The subscriber just said it can route this media: its first keyframe should not wait for the
+  // rate limit another subscriber's request started. (When rewire()'s rate-limited request went
+  // out too, the encoder folds the two into one keyframe.)
+  if (!paused && p->transport->state() == sfu::TransportState::connected)
+    for (const auto& id : consumer_ids)
+      if (const auto& c = p->consumers.at(id); c.fed) router_.consumer_connected(c.handle, RoomShared::now_us());
+  return Json{{"consumer_ids", consumer_ids}, {"paused", paused}};
+}
+
 Outcome RoomMedia::renegotiate(const std::string& participant, const sfu::sdp::Offer& offer) {
   auto* p = peer(participant);
   if (!p) return error(409, "not_joined", participant + " has not joined room " + id_ + " on this socket");
@@ -466,10 +483,14 @@ void RoomMedia::rewire() {
       }
       const auto h = want.empty() ? std::nullopt : handle_of(want);
       if (!h) want.clear();
-      if (want == c.source) continue;
-      if (!router_.set_source(c.handle, h)) want.clear();
+      // A paused consumer keeps its source (what the view says feeds it) but gets nothing.
+      const bool fed = h && !c.paused;
+      if (want == c.source && fed == c.fed) continue;
+      if (!router_.set_source(c.handle, fed ? h : std::nullopt)) want.clear();
+      c.fed = fed && !want.empty();
+      const bool repointed = want != c.source;
       c.source = want;
-      if (c.partner && p->push)
+      if (repointed && c.partner && p->push)
         p->push({{"type", "consumer"}, {"consumer_id", cid}, {"producer_id", want.empty() ? Json(nullptr) : Json(want)}});
     }
   notify();

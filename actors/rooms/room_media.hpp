@@ -70,6 +70,10 @@ class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
                     const std::vector<ConsumerRequest>& requests);
   Outcome unsubscribe(const std::string& participant, const sfu::sdp::Offer& offer,
                       const std::vector<std::string>& consumer_ids);
+  // A consumer starts paused: nothing is forwarded to it until its client, having applied the
+  // answer that added it, resumes it (before that the client has no route for its SSRC).
+  Outcome set_consumers_paused(const std::string& participant, const std::vector<std::string>& consumer_ids,
+                               bool paused);
   Outcome renegotiate(const std::string& participant, const sfu::sdp::Offer& offer);
   Outcome candidate(const std::string& participant, const std::string& candidate);
 
@@ -86,7 +90,9 @@ class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
     sfu::MediaKind kind = sfu::MediaKind::video;
     std::string wanted;  // a producer id, or "" for the partner
     bool partner = false;
-    std::string source;  // the producer feeding it now ("" none)
+    std::string source;  // the producer that feeds it, as the view says ("" none)
+    bool paused = true;  // by its client: until the first resume, and after a pause
+    bool fed = false;    // wired to `source` in the Router (not paused, codecs agree)
     sfu::ConsumerId handle = 0;
     std::uint32_t ssrc = 0;
     std::string stream_id;

@@ -398,6 +398,12 @@ class Peer final : public api::MediaPeer, public std::enable_shared_from_this<Pe
         r(std::move(ok));
       });
     }
+    if (type == "pause" || type == "resume") {
+      auto ids = strings(msg, "consumer_ids");
+      return on_worker(std::move(reply), [who, ids, paused = type == "pause"](RoomMedia& m) {
+        return m.set_consumers_paused(who, ids, paused);
+      });
+    }
     auto offer = std::make_shared<sfu::sdp::Offer>(offer_of(msg));
     if (type == "offer")
       return on_worker(std::move(reply), [who, offer](RoomMedia& m) { return m.renegotiate(who, *offer); });

@@ -469,8 +469,10 @@ class Peer:
         self.published = [p for p in self.published if p["producer_id"] not in producer_ids]
         return result
 
-    async def _subscribe(self, wanted):
-        """wanted: [(kind, consumer fields without mid)]; recvonly transceivers, one per entry."""
+    async def _subscribe(self, wanted, resume=True):
+        """wanted: [(kind, consumer fields without mid)]; recvonly transceivers, one per entry.
+        The node's consumers start paused; with `resume` they are resumed once the answer is
+        applied (as a client must: media before it would have no route here)."""
         new = [(kind, fields, self.pc.addTransceiver(kind, direction="recvonly")) for kind, fields in wanted]
         result = await self._negotiate(
             "subscribe", lambda: {"consumers": [{"mid": t.mid, **f} for _, f, t in new]}, [t for _, _, t in new])
@@ -483,7 +485,15 @@ class Peer:
                 rec.watch_rtp(t.receiver)
                 if c["kind"] == "video" and self.request_keyframes:
                     rec.keyframe_requests = asyncio.ensure_future(self._request_first_keyframe(t.receiver, rec))
+        if resume and result["consumers"]:
+            await self.resume([c["consumer_id"] for c in result["consumers"]])
         return result["consumers"]
+
+    async def pause(self, consumer_ids):
+        return await self.request("pause", consumer_ids=list(consumer_ids))
+
+    async def resume(self, consumer_ids):
+        return await self.request("resume", consumer_ids=list(consumer_ids))
 
     @staticmethod
     async def _request_first_keyframe(receiver, recorder, interval=0.1, attempts=50):
@@ -501,11 +511,11 @@ class Peer:
                 await receiver._send_rtcp_pli(ssrc)
                 recorder.plis_sent += 1
 
-    async def subscribe(self, producer_ids, kind=None):
+    async def subscribe(self, producer_ids, kind=None, resume=True):
         """Consumes these producers; their kinds from the pushed producers list unless given
         (a test may name a producer it is not offered)."""
         kinds = {p["producer_id"]: p["kind"] for p in self.producers}
-        return await self._subscribe([(kind or kinds[pid], {"producer_id": pid}) for pid in producer_ids])
+        return await self._subscribe([(kind or kinds[pid], {"producer_id": pid}) for pid in producer_ids], resume)
 
     async def subscribe_all(self):
         """Consumes every producer in the pushed list not consumed yet."""

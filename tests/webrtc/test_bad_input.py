@@ -72,6 +72,11 @@ class BadInput(SfuTestCase):
         await bob.subscribe([h264["producer_id"]])
         await self.first_frames(bob.recorders.values())
         await self.assert_counter_advances(bob.recorder_of(h264["producer_id"]), 1.0)
+        # Pausing or resuming consumers that are not bob's, or none.
+        await self.refused(bob, "resume", "not_found", consumer_ids=["cn_01NOSUCHCONSUMER0000000000"])
+        await self.refused(bob, "pause", "invalid_argument", consumer_ids=[])
+        await self.refused(bob, "resume", "invalid_argument")
+        await self.assert_counter_advances(bob.recorder_of(h264["producer_id"]), 1.0)
 
 
 if __name__ == "__main__":

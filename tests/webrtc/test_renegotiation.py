@@ -54,6 +54,33 @@ class Renegotiation(SfuTestCase):
         self.assertEqual(alice.pc.connectionState, "connected")
         self.assertEqual(bob.pc.connectionState, "connected")
 
+    async def test_a_consumer_forwards_only_while_resumed(self):
+        """A client resumes its consumers once it applied the answer: before that it has no route
+        for their SSRCs (aiortc even hands such packets to another receiver by payload type)."""
+        session = self.live_session("duo")
+        alice = await self.joined(session, "alice")
+        bob = await self.joined(session, "bob")
+        video = (await alice.publish("VP8", audio=False, counter_start=10000))[0]["producer_id"]
+        await bob.wait_producers(lambda ps: len(ps) == 1)
+        consumer = (await bob.subscribe([video], resume=False))[0]["consumer_id"]
+        camera = bob.recorder_of(video)
+        await bob.wait_message(lambda m: m.get("type") == "transport" and m.get("state") == "connected", 10.0)
+        await asyncio.sleep(1.0)
+        self.assertIsNone(camera.first_rtp_at, "media reached a consumer that was never resumed")
+
+        self.assertEqual(await bob.resume([consumer]), {"consumer_ids": [consumer], "paused": False})
+        await self.first_frames([camera])
+        await self.assert_counter_advances(camera, 1.0, owner=1)
+
+        self.assertEqual(await bob.pause([consumer]), {"consumer_ids": [consumer], "paused": True})
+        await asyncio.sleep(0.3)  # in flight
+        paused_at = camera.frames
+        await asyncio.sleep(1.0)
+        self.assertEqual(camera.frames, paused_at, "frames of a paused consumer keep arriving")
+        await bob.resume([consumer])
+        await camera.first_frame_where(lambda c: True, since=len(camera.counters), timeout=3.0)
+        await self.assert_counter_advances(camera, 1.0, owner=1)
+
     async def test_mute_pauses_and_unpublish_ends_a_producer(self):
         session = self.live_session("duo")
         alice = await self.joined(session, "alice")
