@@ -3,6 +3,7 @@
 // BUNDLE, rtcp-mux), decrypts the RTP, echoes each packet back under the answer's SSRC, and the
 // peer decodes the echo. Then the peer goes away and the transport notices.
 #include "runtime/asio.hpp"
+#include "tests/support/run_until.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -203,13 +204,7 @@ class SfuTransportAiortc : public ::testing::TestWithParam<AiortcCase> {
 
   template <typename Done>
   bool run_until(Done done, std::chrono::milliseconds limit) {
-    const auto deadline = Clock::now() + limit;
-    while (!done()) {
-      if (Clock::now() >= deadline) return false;
-      io.restart();
-      io.run_for(5ms);
-    }
-    return true;
+    return test::run_until(io, done, limit, 5ms);
   }
 };
 

@@ -1,6 +1,7 @@
 // GlibLoop: GLib sources (timeouts, fds, idles, cross-thread invocations) dispatched by an
 // asio::io_context on one thread.
 #include "runtime/asio.hpp"
+#include "tests/support/run_until.hpp"
 
 #include <glib-unix.h>
 #include <glib.h>
@@ -20,16 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-template <typename Done>
-bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds limit) {
-  const auto deadline = Clock::now() + limit;
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    io.restart();
-    io.run_for(5ms);
-  }
-  return true;
-}
+using omnicast::test::run_until;
 
 GSource* attach(GSource* source, GMainContext* context) {
   g_source_attach(source, context);

@@ -3,6 +3,7 @@
 // controlling full agent would send them, DTLS and SRTP with this library's own DtlsSession and
 // SrtpSession. Deterministic, and free to misbehave: garbage, silence, re-entrant owners.
 #include "runtime/asio.hpp"
+#include "tests/support/run_until.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/hmac.h>
@@ -328,13 +329,7 @@ class SfuTransportPeer : public ::testing::TestWithParam<DtlsRole> {
 
   template <typename Done>
   bool run_until(Done done, std::chrono::milliseconds limit) {
-    const auto deadline = Clock::now() + limit;
-    while (!done()) {
-      if (Clock::now() >= deadline) return false;
-      io.restart();
-      io.run_for(2ms);
-    }
-    return true;
+    return test::run_until(io, done, limit, 2ms);
   }
 
   // Creates the transport, applies the peer's parameters and runs until DTLS is up on both sides.
