@@ -19,12 +19,10 @@ lookup is patched to offer 127.0.0.1 only.
 """
 import argparse
 import asyncio
-import fractions
 import json
 import math
 import os
 import sys
-import time
 
 import aioice.ice
 
@@ -32,38 +30,10 @@ aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
 import numpy  # noqa: E402  (after the patch: aiortc imports aioice)
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError  # noqa: E402
-from av import AudioFrame  # noqa: E402
+from aiortc.mediastreams import MediaStreamError  # noqa: E402
 
-
-class ToneTrack(AudioStreamTrack):
-    """20 ms frames of a 440 Hz sine at half scale, paced in real time."""
-
-    RATE = 48000
-    SAMPLES = 960
-
-    def __init__(self):
-        super().__init__()
-        self._sent = 0
-        self._start = None
-
-    async def recv(self):
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.time()
-        else:
-            wait = self._start + self._sent / self.RATE - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        t = (numpy.arange(self.SAMPLES) + self._sent) / self.RATE
-        samples = (numpy.sin(2 * math.pi * 440 * t) * 16000).astype(numpy.int16)
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = self.RATE
-        frame.pts = self._sent
-        frame.time_base = fractions.Fraction(1, self.RATE)
-        self._sent += self.SAMPLES
-        return frame
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tone_track import ToneTrack  # noqa: E402
 
 
 def say(obj):
@@ -85,7 +55,7 @@ async def main():
     loop = asyncio.get_running_loop()
 
     pc = RTCPeerConnection()
-    pc.addTransceiver(ToneTrack(), direction="sendrecv")
+    pc.addTransceiver(ToneTrack(amplitude=16000), direction="sendrecv")
 
     async def consume(track):
         frames, energy, samples = 0, 0.0, 0

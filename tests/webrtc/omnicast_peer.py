@@ -6,18 +6,18 @@ decoded picture, so a test sees exactly which frames made it through the SFU.
 Signaling: docs/api.md, "WebSocket /v1/ws".
 """
 import asyncio
-import fractions
 import inspect
 import json
+import os
 import re
+import sys
 import time
 
 import aioice.ice
 import av
 import numpy as np
 import websockets
-from aiortc import (MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpSender,
-                    RTCSessionDescription, VideoStreamTrack)
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription, VideoStreamTrack
 from aiortc.codecs import HEADER_EXTENSIONS
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters
@@ -55,6 +55,9 @@ HEADER_EXTENSIONS["audio"] = [
     else RTCRtpHeaderExtensionParameters(id=3, uri=e.uri)
     for e in HEADER_EXTENSIONS["audio"]
 ]
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tone_track import ToneTrack  # noqa: E402
 
 # ---- the frame counter ---------------------------------------------------------------------------
 # 16 bits as 16 blocks of 40x40 px (two rows of 8, most significant bit first), black or white on
@@ -109,32 +112,32 @@ class CounterVideoTrack(VideoStreamTrack):
         return frame
 
 
-class SineAudioTrack(MediaStreamTrack):
-    """A 440 Hz tone, 20 ms mono frames at 48 kHz, paced in real time (as AudioStreamTrack)."""
+async def wait_on(waiters, condition, timeout, timeout_message):
+    """Waits until condition() returns a true value and returns it: checked now and each time the
+    owner of `waiters` calls them (a frame decoded, a message received). A condition that raises
+    fails the wait, never the owner's reader; a timeout is an AssertionError with
+    timeout_message()."""
+    fut = asyncio.get_running_loop().create_future()
 
-    kind = "audio"
-    RATE, SAMPLES = 48000, 960
+    def check():
+        if fut.done():
+            return
+        try:
+            v = condition()
+        except Exception as e:
+            fut.set_exception(e)
+            return
+        if v:
+            fut.set_result(v)
 
-    def __init__(self):
-        super().__init__()
-        self._start = None
-        self._timestamp = 0
-
-    async def recv(self):
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.time()
-        else:
-            self._timestamp += self.SAMPLES
-            await asyncio.sleep(self._start + self._timestamp / self.RATE - time.time())
-        t = np.arange(self._timestamp, self._timestamp + self.SAMPLES) / self.RATE
-        samples = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-        frame.pts = self._timestamp
-        frame.sample_rate = self.RATE
-        frame.time_base = fractions.Fraction(1, self.RATE)
-        return frame
+    waiters.append(check)
+    try:
+        check()
+        return await asyncio.wait_for(fut, timeout)
+    except asyncio.TimeoutError:
+        raise AssertionError(timeout_message()) from None
+    finally:
+        waiters.remove(check)
 
 
 class TrackRecorder:
@@ -186,30 +189,9 @@ class TrackRecorder:
 
     async def wait(self, predicate, timeout=10.0, what="a frame"):
         """Waits until predicate(self) is true; returns its value."""
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-
-        def check():
-            if fut.done():
-                return
-            try:
-                v = predicate(self)
-            except Exception as e:  # a broken predicate fails the wait, never the reader
-                fut.set_exception(e)
-                return
-            if v:
-                fut.set_result(v)
-
-        self._waiters.append(check)
-        try:
-            check()
-            return await asyncio.wait_for(fut, timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what} on {self.kind} "
-                                 f"mid {self.mid}: {self.frames} frames, last counters "
-                                 f"{self.counters[-5:]}") from None
-        finally:
-            self._waiters.remove(check)
+        return await wait_on(self._waiters, lambda: predicate(self), timeout, lambda: (
+            f"timed out after {timeout} s waiting for {what} on {self.kind} mid {self.mid}: "
+            f"{self.frames} frames, last counters {self.counters[-5:]}"))
 
     async def wait_frames(self, n, timeout=10.0):
         """Waits for n more readable video frames (or n more audio frames)."""
@@ -340,23 +322,9 @@ class Peer:
 
     async def wait_until(self, condition, timeout=10.0, what="a condition"):
         """Waits until condition() (checked on every message received) returns a true value."""
-        fut = asyncio.get_running_loop().create_future()
-
-        def check():
-            if not fut.done():
-                v = condition()
-                if v:
-                    fut.set_result(v)
-
-        self._waiters.append(check)
-        try:
-            check()
-            return await asyncio.wait_for(fut, timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"{self.name}: timed out after {timeout} s waiting for {what}; last received: "
-                                 f"{json.dumps(self.messages[-5:])[:1500]}") from None
-        finally:
-            self._waiters.remove(check)
+        return await wait_on(self._waiters, condition, timeout, lambda: (
+            f"{self.name}: timed out after {timeout} s waiting for {what}; last received: "
+            f"{json.dumps(self.messages[-5:])[:1500]}"))
 
     async def wait_message(self, predicate, timeout=10.0, since=0):
         """The first message (at index >= since) satisfying predicate; waits for it."""
@@ -453,7 +421,7 @@ class Peer:
                                    (f"video/{video_codec.lower()}", "video/rtx")])
             new.append(("video", t))
         if audio:
-            new.append(("audio", self.pc.addTransceiver(SineAudioTrack(), direction="sendonly")))
+            new.append(("audio", self.pc.addTransceiver(ToneTrack(amplitude=8000), direction="sendonly")))
         result = await self._negotiate(
             "publish", lambda: {"tracks": [{"mid": t.mid, "kind": k} for k, t in new]}, [t for _, t in new])
         self.published += result["producers"]
