@@ -181,6 +181,7 @@ void RoomMedia::close_all(const char* why) {
   peers_.clear();
   producer_owner_.clear();
   shared_.set_room_size(id_, 0);
+  report_counters();  // what was forwarded since the last tick
 }
 
 void RoomMedia::on_transport_state(const std::string& participant, sfu::TransportState s) {
@@ -556,6 +557,22 @@ void RoomMedia::tick() {
 }
 
 void RoomMedia::report() {
+  report_counters();
+  bool any_media = false;
+  for (auto& [who, p] : peers_) {
+    if (!p->endpoint) continue;
+    shared_.set_figures(id_, who, router_.endpoint_figures(p->endpoint));
+    for (const auto& [id, pr] : p->producers) any_media = any_media || router_.producer_active(pr.handle);
+  }
+  // The session goes live with its first media (publishing -> live), once.
+  if (any_media && !live_reported_ && !view_.session_id.empty()) {
+    live_reported_ = true;
+    shared_.media_arrived(view_.session_id);
+  }
+}
+
+// The router's counters since the previous report go to the node's metrics.
+void RoomMedia::report_counters() {
   const auto& c = router_.counters();
   auto add = [](runtime::metrics::Counter* m, std::uint64_t now, std::uint64_t& before) {
     if (now > before) m->inc(now - before);
@@ -570,17 +587,6 @@ void RoomMedia::report() {
   add(shared_.plis_sent, c.plis_sent, reported_.plis_sent);
   add(shared_.firs_sent, c.firs_sent, reported_.firs_sent);
   add(shared_.keyframe_requests, c.keyframe_requests_received, reported_.keyframe_requests_received);
-  bool any_media = false;
-  for (auto& [who, p] : peers_) {
-    if (!p->endpoint) continue;
-    shared_.set_figures(id_, who, router_.endpoint_figures(p->endpoint));
-    for (const auto& [id, pr] : p->producers) any_media = any_media || router_.producer_active(pr.handle);
-  }
-  // The session goes live with its first media (publishing -> live), once.
-  if (any_media && !live_reported_ && !view_.session_id.empty()) {
-    live_reported_ = true;
-    shared_.media_arrived(view_.session_id);
-  }
 }
 
 }  // namespace omnicast::rooms

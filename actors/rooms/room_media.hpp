@@ -130,7 +130,8 @@ class RoomMedia : public std::enable_shared_from_this<RoomMedia> {
   bool visible_to(const std::string& participant, const domain::room::Track& t) const;
   void schedule_tick();
   void tick();
-  void report();
+  void report();           // each second: counters, per-participant figures, first media
+  void report_counters();
 
   RoomShared& shared_;
   asio::io_context& io_;
