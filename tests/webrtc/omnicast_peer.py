@@ -150,7 +150,9 @@ class TrackRecorder:
         self.frames = 0
         self.plis_sent = 0                   # keyframe requests of Peer._request_first_keyframe
         self.first_rtp_at = None             # see watch_rtp
+        self.rtp_packets = 0                 # see watch_rtp
         self.keyframe_requests = None
+        self.nack_retries = None
         self.loud_frames = 0                 # audio: frames whose RMS shows the sine, not silence
         self._waiters = []
         self.task = asyncio.ensure_future(self._run())
@@ -451,8 +453,10 @@ class Peer:
             if t.receiver.track is not None and c["mid"] not in self.recorders:
                 rec = self.recorders[c["mid"]] = TrackRecorder(t.receiver.track, c["kind"], c["mid"])
                 rec.watch_rtp(t.receiver)
-                if c["kind"] == "video" and self.request_keyframes:
-                    rec.keyframe_requests = asyncio.ensure_future(self._request_first_keyframe(t.receiver, rec))
+                if c["kind"] == "video":
+                    rec.nack_retries = asyncio.ensure_future(self._retry_nacks(t.receiver))
+                    if self.request_keyframes:
+                        rec.keyframe_requests = asyncio.ensure_future(self._request_first_keyframe(t.receiver, rec))
         if resume and result["consumers"]:
             await self.resume([c["consumer_id"] for c in result["consumers"]])
         return result["consumers"]
@@ -478,6 +482,23 @@ class Peer:
             for ssrc in list(receiver._RTCRtpReceiver__active_ssrc):
                 await receiver._send_rtcp_pli(ssrc)
                 recorder.plis_sent += 1
+
+    @staticmethod
+    async def _retry_nacks(receiver, interval=0.1, retries=10):
+        """aiortc 1.4.0 NACKs a missing packet only when a gap is seen, together with everything
+        still missing: a retransmission that is lost too is asked for again at the next gap, and
+        when none comes (the loss stopped) the hole holds its jitter buffer until 128 packets
+        overflow it — 4 s of 30 fps one-packet frames without a picture. A browser asks again
+        every round trip (libwebrtc: up to 10 times per packet); so does this, every `interval`."""
+        generator = receiver._RTCRtpReceiver__nack_generator
+        active = receiver._RTCRtpReceiver__active_ssrc  # ssrc -> when its latest packet came
+        asked = {}  # sequence number missing since the previous look -> NACKs this sent for it
+        while True:
+            await asyncio.sleep(interval)
+            due = sorted(seq for seq in generator.missing if asked.get(seq, retries) < retries)
+            asked = {seq: asked.get(seq, 0) + (seq in due) for seq in generator.missing}
+            if due and active:
+                await receiver._send_rtcp_nack(max(active, key=active.get), due)
 
     async def subscribe(self, producer_ids, kind=None, resume=True):
         """Consumes these producers; their kinds from the pushed producers list unless given

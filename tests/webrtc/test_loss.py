@@ -1,6 +1,7 @@
 """Loss between the node and one subscriber: a UDP relay (loss_relay.py) on the subscriber's path
-drops about 5% of the node's RTP for 10 s. The subscriber NACKs, the node retransmits from its
-packet history, and the decoded counter shows no lasting gap."""
+drops about 5% of the node's RTP for 10 s, retransmissions included. The subscriber NACKs (again
+every 100 ms while a packet stays missing, as a browser does: Peer._retry_nacks), the node
+retransmits from its packet history, and the decoded counter shows no lasting gap."""
 import asyncio
 
 from loss_relay import CandidateRewriter
