@@ -176,14 +176,16 @@ class TrackRecorder:
                 w()
 
     def watch_rtp(self, receiver):
-        """Records when `receiver` (the track's RTCRtpReceiver) gets its first RTP packet."""
+        """Counts the RTP packets `receiver` (the track's RTCRtpReceiver) gets and records when
+        the first came."""
         handle = receiver._handle_rtp_packet
 
-        async def first_packet(packet, *args, **kwargs):
+        async def count_packet(packet, *args, **kwargs):
             if self.first_rtp_at is None:
                 self.first_rtp_at = time.monotonic()
+            self.rtp_packets += 1
             return await handle(packet, *args, **kwargs)
-        receiver._handle_rtp_packet = first_packet
+        receiver._handle_rtp_packet = count_packet
 
     def readable(self):
         """[(counter, time)] of the frames whose counter could be read."""
@@ -215,8 +217,9 @@ class TrackRecorder:
 
     def stop(self):
         self.task.cancel()
-        if self.keyframe_requests:
-            self.keyframe_requests.cancel()
+        for task in (self.keyframe_requests, self.nack_retries):
+            if task:
+                task.cancel()
 
 
 # ---- signaling --------------------------------------------------------------------------------------

@@ -82,8 +82,9 @@ class SfuTestCase(unittest.IsolatedAsyncioTestCase):
         frames, loud = recorder.frames, recorder.loud_frames
         await asyncio.sleep(seconds)
         got, got_loud = recorder.frames - frames, recorder.loud_frames - loud
-        # 20 ms frames: 50 a second; a CPU-starved Python receiver reads fewer (seen: 20 a second).
-        self.assertGreaterEqual(got, 12 * seconds, f"audio mid {recorder.mid}: {got} frames in {seconds} s")
+        # 20 ms frames: 50 a second; a CPU-starved Python receiver reads fewer (seen: 20 a second
+        # under an ASan build, 9 with a busy loop beside ctest). A stalled stream reads none.
+        self.assertGreaterEqual(got, 6 * seconds, f"audio mid {recorder.mid}: {got} frames in {seconds} s")
         self.assertGreaterEqual(got_loud, 0.8 * got, f"audio mid {recorder.mid}: {got_loud} of {got} frames carry the tone")
 
     async def first_frames(self, recorders, timeout=10.0):
